@@ -1,0 +1,63 @@
+"""The ``allinone-bench`` command line: a thin typer app.
+
+Each submodule registers its commands on :data:`app` (``register(app)``); they parse options, call library
+functions and print with rich. Expected failures (:class:`~allinone_bench.errors.BenchError`) become a
+one-line message and a non-zero exit code, never a bare traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+from rich.console import Console
+
+from allinone_bench.errors import BenchError
+
+app = typer.Typer(
+    name="allinone-bench",
+    help="Benchmark and evaluation harness for the All-in-One video-language Transformer (CVPR 2023).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err_console = Console(stderr=True)
+
+
+@app.callback()
+def _root() -> None:
+    """Benchmark and evaluation harness for the All-in-One video-language Transformer (CVPR 2023).
+
+    Start with `allinone-bench tasks`, then `allinone-bench run TASK` (synthetic data unless --data-root).
+    """
+
+# Command modules, in --help order. Each defines ``register(app)``.
+_COMMAND_MODULES: tuple[str, ...] = ()
+
+for _name in _COMMAND_MODULES:
+    importlib.import_module(f"allinone_bench.cli.{_name}").register(app)
+
+
+@app.command("version")
+def version() -> None:
+    """Print the package, torch and python versions."""
+    import platform
+
+    import torch
+
+    from allinone_bench import __version__
+
+    typer.echo(f"allinone-bench {__version__} (torch {torch.__version__}, python {platform.python_version()})")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the app and map expected errors to a one-line message."""
+    try:
+        app(args=argv, prog_name="allinone-bench")
+    except BenchError as err:
+        err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True, markup=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err_console.print("[yellow]interrupted[/]")
+        sys.exit(130)

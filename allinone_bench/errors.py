@@ -1,0 +1,36 @@
+"""One exception family, so the CLI can turn any expected failure into a one-line message.
+
+Every error raised on bad user input (a file, a key, a flag) derives from :class:`BenchError` and its
+message names the offending file/key and what was expected.
+"""
+
+from __future__ import annotations
+
+
+class BenchError(Exception):
+    """Base class of all expected, user-facing errors (the CLI prints ``str(err)`` and exits non-zero)."""
+
+
+class ConfigError(BenchError):
+    """A task YAML, ``--set`` override or CLI option is invalid."""
+
+
+class CheckpointError(BenchError):
+    """A checkpoint is missing, unreadable, or its tensors do not fit the model."""
+
+
+class DataError(BenchError):
+    """Base class for problems with a dataset on disk."""
+
+
+class AnnotationError(DataError):
+    """An annotation file is missing or malformed (message names file and line)."""
+
+
+class VideoDecodeError(DataError):
+    """A video is missing, empty, truncated or undecodable (message names file and reason)."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
