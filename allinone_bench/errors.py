@@ -34,3 +34,7 @@ class VideoDecodeError(DataError):
         self.path = str(path)
         self.reason = reason
         super().__init__(f"{path}: {reason}")
+
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        # Picklable with both arguments, so it crosses DataLoader worker boundaries as itself.
+        return (type(self), (self.path, self.reason))

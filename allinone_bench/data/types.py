@@ -18,13 +18,15 @@ class VideoRef:
     """Where a clip's pixels are: a container file, a GIF, or a directory of extracted frames.
 
     ``start``/``end`` (seconds) restrict sampling to a window (TVC, YouCook2 segments, DiDeMo moments);
-    ``None`` means the whole clip.
+    ``None`` means the whole clip. ``fps`` is the frame rate of a ``frames`` directory (containers carry their
+    own), needed to turn a time window into frame indices (e.g. TVC's 3 fps frame folders).
     """
 
     path: Path
     kind: VideoKind = "video"
     start: float | None = None
     end: float | None = None
+    fps: float | None = None
 
 
 @dataclass(frozen=True)

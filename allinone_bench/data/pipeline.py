@@ -1,0 +1,134 @@
+"""From a :class:`VideoRef` to a model-ready clip: probe, sample indices, decode just those, transform.
+
+:class:`VideoProtocol` holds every setting that changes the pixels a model sees; it is recorded in
+``results.json`` (``to_dict``) so a number can always be traced to its input protocol. The defaults are the
+official evaluation protocol: 3 frames, segment-midpoint sampling, decord decode squashed to 512x512, short side
+268, center crop 224, ImageNet normalisation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from allinone_bench.data.sampling import SAMPLERS, sample_indices
+from allinone_bench.data.transforms import NORMALIZATIONS, Compose, build_clip_transform
+from allinone_bench.data.types import VideoRef
+from allinone_bench.data.video import AUTO, GIF_SUFFIXES, VideoInfo, read_sampled
+from allinone_bench.errors import ConfigError, DataError
+
+VIDEO_BACKENDS = (AUTO, "decord", "pyav")
+# Kinds decoded through the protocol's decode_size squash. The official code squashes mp4/avi to 512x512 in
+# decord but reads GIFs (imageio) and frame folders at native resolution, so those keep their aspect ratio.
+SQUASHED_KINDS = frozenset({"video"})
+
+
+def _positive_int(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"video protocol: {name} must be a positive integer, got {value!r}")
+
+
+@dataclass(frozen=True)
+class VideoProtocol:
+    """How clips are read. Fields: ``num_frames`` sampled per clip; ``sampling`` (``uniform`` | ``rand``);
+    ``decode_size`` square squash at decode (``None`` keeps native size); ``resize`` short side; ``crop`` side;
+    ``normalize`` (``imagenet`` | ``kinetics``); ``backend`` (``auto`` | ``decord`` | ``pyav``)."""
+
+    num_frames: int = 3
+    sampling: str = "uniform"
+    decode_size: int | None = 512
+    resize: int = 268
+    crop: int = 224
+    normalize: str = "imagenet"
+    backend: str = "auto"
+
+    def __post_init__(self) -> None:
+        _positive_int("num_frames", self.num_frames)
+        _positive_int("resize", self.resize)
+        _positive_int("crop", self.crop)
+        if self.decode_size is not None:
+            _positive_int("decode_size", self.decode_size)
+        if self.sampling not in SAMPLERS:
+            raise ConfigError(f"video protocol: sampling must be one of {sorted(SAMPLERS)}, got {self.sampling!r}")
+        if self.normalize not in NORMALIZATIONS:
+            raise ConfigError(
+                f"video protocol: normalize must be one of {sorted(NORMALIZATIONS)}, got {self.normalize!r}"
+            )
+        if self.backend not in VIDEO_BACKENDS:
+            raise ConfigError(f"video protocol: backend must be one of {list(VIDEO_BACKENDS)}, got {self.backend!r}")
+        if self.crop > self.resize:
+            raise ConfigError(f"video protocol: crop ({self.crop}) cannot exceed resize ({self.resize})")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for results files."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> VideoProtocol:
+        """Build from a task YAML mapping; unknown keys are an error (a typo must not fall back to a default)."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"video protocol: unknown key(s) {unknown}; expected some of {sorted(known)}")
+        return cls(**dict(data))
+
+
+@dataclass(frozen=True)
+class LoadedClip:
+    """A transformed clip with the frame indices that were decoded and the probed container info."""
+
+    frames: torch.Tensor
+    indices: np.ndarray
+    info: VideoInfo
+
+
+class ClipLoader:
+    """Turns a :class:`VideoRef` into a ``(T, 3, crop, crop)`` float clip under a :class:`VideoProtocol`.
+
+    ``train=True`` uses a random crop; frame sampling always follows ``protocol.sampling``. Random choices use
+    the ``rng`` given to :meth:`load`, else the loader's own generator seeded with ``seed``. Frame directories
+    store no timing: their fps comes from ``VideoRef.fps`` (set by the adapter), else ``frames_fps``, so
+    ``VideoRef.start/end`` windows work on them.
+    """
+
+    def __init__(
+        self, protocol: VideoProtocol, train: bool = False, *, seed: int = 0, frames_fps: float | None = None
+    ) -> None:
+        self.protocol = protocol
+        self.train = train
+        self.frames_fps = frames_fps
+        self.transform: Compose = build_clip_transform(
+            resize=protocol.resize, crop=protocol.crop, normalize=protocol.normalize, train=train
+        )
+        self._rng = np.random.default_rng(seed)
+
+    def load_clip(self, video: VideoRef, rng: np.random.Generator | None = None) -> LoadedClip:
+        """Decode and transform ``video``; also returns the sampled indices (for per-sample records)."""
+        proto = self.protocol
+        gen = rng if rng is not None else self._rng
+        window = (video.start, video.end) if video.start is not None or video.end is not None else None
+
+        def choose(info: VideoInfo) -> np.ndarray:
+            if window is not None and info.fps is None:
+                raise DataError(
+                    f"{video.path}: a start/end window needs the clip's fps, which is unknown here "
+                    "(frame directories store none; the adapter should set VideoRef.fps)"
+                )
+            return sample_indices(info.num_frames, proto.num_frames, proto.sampling, gen, window=window, fps=info.fps)
+
+        path = Path(video.path)
+        squash = video.kind in SQUASHED_KINDS and path.suffix.lower() not in GIF_SUFFIXES and not path.is_dir()
+        size = proto.decode_size if squash else None
+        frames, indices, info = read_sampled(
+            video, choose, backend=proto.backend, size=size, fps=video.fps or self.frames_fps
+        )
+        return LoadedClip(self.transform(frames, gen), indices, info)
+
+    def load(self, video: VideoRef, rng: np.random.Generator | None = None) -> torch.Tensor:
+        """``(T, 3, crop, crop)`` float32 clip for ``video``; raises ``VideoDecodeError`` on a bad file."""
+        return self.load_clip(video, rng).frames

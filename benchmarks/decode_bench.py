@@ -1,0 +1,102 @@
+"""Decode cost of sampling 3 frames versus decoding a whole clip, per video backend.
+
+Writes a 10 s 320x240 synthetic clip (moving gradient plus noise, so the codec has real work) with PyAV into a
+temporary directory, then times ``read_frames`` for the 3 uniformly sampled frames of the evaluation protocol
+and for every frame, with decord and with PyAV. Not part of the test suite; run it by hand:
+
+    python benchmarks/decode_bench.py [--codec libx264|mpeg4] [--gop 30] [--size 512] [--repeats 5]
+
+Sampled decoding pays for the frames between each target and its preceding keyframe, so the saving grows
+as the keyframe interval shrinks (x264's default interval of 250 frames leaves little to skip in 300).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import av
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from allinone_bench.data.sampling import sample_indices
+from allinone_bench.data.video import probe, read_frames
+from allinone_bench.errors import VideoDecodeError
+
+
+def write_clip(
+    path: Path, *, codec: str, gop: int | None = None, seconds: int = 10, fps: int = 30, h: int = 240, w: int = 320
+) -> Path:
+    """A clip whose content changes every frame (a drifting colour gradient with noise)."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:h, 0:w]
+    container = av.open(str(path), "w")
+    stream = container.add_stream(codec, rate=fps)
+    stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+    if gop is not None:
+        stream.codec_context.gop_size = gop
+    for i in range(seconds * fps):
+        base = np.stack([(xx + 3 * i) % 256, (yy + 2 * i) % 256, (xx + yy + i) % 256], axis=-1)
+        noise = rng.integers(0, 24, (h, w, 1))
+        frame = av.VideoFrame.from_ndarray(np.clip(base + noise, 0, 255).astype(np.uint8), format="rgb24")
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
+    container.close()
+    return path
+
+
+def time_ms(fn: Callable[[], object], repeats: int) -> float:
+    """Median wall time of ``fn`` in milliseconds (one untimed warm-up call first)."""
+    fn()
+    runs = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        runs.append((time.perf_counter() - start) * 1000)
+    return statistics.median(runs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--codec", default="libx264", help="PyAV encoder (libx264, h264 or mpeg4)")
+    parser.add_argument("--size", type=int, default=None, help="squash to SIZE x SIZE at decode (official: 512)")
+    parser.add_argument(
+        "--gop", type=int, default=None, help="keyframe interval (codec default: 250 for libx264, 12 for mpeg4)"
+    )
+    parser.add_argument("--frames", type=int, default=3, help="frames sampled per clip")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+
+    console = Console()
+    with tempfile.TemporaryDirectory() as tmp:
+        codec = args.codec if args.codec in av.codecs_available else "mpeg4"
+        clip = write_clip(Path(tmp) / "clip.mp4", codec=codec, gop=args.gop)
+        size = (args.size, args.size) if args.size else None
+        table = Table(
+            title=f"10 s 320x240 {codec} clip (GOP {args.gop or 'default'}), "
+            f"decode size {args.size or 'native'}, median of {args.repeats}"
+        )
+        for column in ("backend", "frames", f"{args.frames} sampled (ms)", "all frames (ms)", "speed-up"):
+            table.add_column(column, justify="right" if column != "backend" else "left")
+        for backend in ("decord", "pyav"):
+            try:
+                n = probe(clip, backend=backend).num_frames
+                sampled = sample_indices(n, args.frames, "uniform")
+                few = time_ms(lambda: read_frames(clip, sampled, backend=backend, size=size), args.repeats)
+                every = time_ms(lambda: read_frames(clip, np.arange(n), backend=backend, size=size), args.repeats)
+            except VideoDecodeError as err:
+                table.add_row(backend, "-", "-", "-", f"failed: {err.reason}")
+                continue
+            table.add_row(backend, str(n), f"{few:.1f}", f"{every:.1f}", f"{every / few:.1f}x")
+        console.print(table)
+
+
+if __name__ == "__main__":
+    main()
