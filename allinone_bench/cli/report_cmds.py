@@ -1,0 +1,129 @@
+"""CLI commands over finished runs: ``table`` (paper tables + our rows), ``plot flops-accuracy``, ``results``.
+
+Thin on purpose: parse options, call :mod:`allinone_bench.report`, print. Tables go to stdout as plain text
+(pipe-able Markdown, LaTeX or CSV); listings use rich.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from allinone_bench.errors import ConfigError
+from allinone_bench.report.leaderboard import all_leaderboards, get_leaderboard
+from allinone_bench.report.store import RunRecord, group_by_seed, load_runs
+from allinone_bench.report.tables import FORMATS, build_table, checkpoint_label, render
+
+DEFAULT_RUNS_DIR = Path("runs")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _runs(runs_dir: Path | None, task: str | None = None) -> list[RunRecord]:
+    """Runs under ``runs_dir``; without the option, ``./runs`` if it exists, else none."""
+    if runs_dir is None:
+        if not DEFAULT_RUNS_DIR.is_dir():
+            return []
+        runs_dir = DEFAULT_RUNS_DIR
+    return load_runs(runs_dir, task=task)
+
+
+def table(
+    table_id: Optional[str] = typer.Argument(None, metavar="ID", help="Paper table id, e.g. 5a (omit to list)."),
+    runs: Optional[Path] = typer.Option(None, "--runs", help="Directory of runs (OUTPUT/TASK/RUN_ID/results.json); "
+                                                             "default ./runs if present."),
+    fmt: str = typer.Option("md", "--format", "-f", help=f"Output format: {' | '.join(FORMATS)}."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+    notes: bool = typer.Option(True, "--notes/--no-notes", help="Append the table's notes (md, latex)."),
+) -> None:
+    """Print a table of the paper with the rows of our runs appended (marked 'Ours:')."""
+    if table_id is None:
+        listing = Table(title="Paper tables (allinone-bench table ID)")
+        for col in ("ID", "Source", "Title", "Our tasks"):
+            listing.add_column(col)
+        for tid, board in all_leaderboards().items():
+            listing.add_row(tid, board.source, escape(board.title), escape(", ".join(board.tasks) or "-"))
+        console.print(listing)
+        return
+    board = get_leaderboard(table_id)
+    if fmt.lower() not in FORMATS:
+        raise ConfigError(f"unknown --format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    view = build_table(board, _runs(runs))
+    text = render(view, fmt, notes=notes)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        err_console.print(f"wrote {output} ({len(view.rows)} rows, {len(view.ours_rows)} ours)")
+    else:
+        typer.echo(text, nl=False)
+
+
+def flops_accuracy(
+    task: str = typer.Option(..., "--task", help="Task whose published table prints FLOPs (msrvtt_retrieval)."),
+    runs: Optional[Path] = typer.Option(None, "--runs", help="Directory of runs; default ./runs if present."),
+    output: Path = typer.Option(..., "--output", "-o", help="PNG file to write."),
+) -> None:
+    """Fig. 1c: FLOPs per video-text pair (log x) against R@1, published methods and our runs."""
+    from allinone_bench.report.plot import plot_flops_accuracy
+
+    result = plot_flops_accuracy(task, _runs(runs, task=task), output)
+    console.print(f"wrote {result.path}: {len(result.published)} published points ({result.board.source}), "
+                  f"{len(result.ours)} of ours", highlight=False, soft_wrap=True)
+    for reason in result.skipped:
+        err_console.print(f"[yellow]not plotted:[/] {reason}", highlight=False, soft_wrap=True)
+
+
+def results(
+    runs: Path = typer.Option(DEFAULT_RUNS_DIR, "--runs", help="Directory of runs."),
+    task: Optional[str] = typer.Option(None, "--task", help="Only runs of this task."),
+    grouped: bool = typer.Option(False, "--grouped", help="Pool runs that differ only by seed (mean ± std)."),
+) -> None:
+    """List finished runs: task, metrics, model, seed, date."""
+    records = load_runs(runs, task=task)
+    if not records:
+        console.print(f"no results.json under {escape(str(runs))}")
+        return
+    listing = Table(title=f"Runs under {runs}")
+    for col in ("Run", "Task", "Metrics", "Model", "Seed", "Date"):
+        listing.add_column(col, overflow="fold")
+    if grouped:
+        for group in group_by_seed(records):
+            names = sorted({m for r in group.runs for m in r.metrics})
+            stats = {m: group.stat(m) for m in names}
+            metrics = "  ".join(f"{m}={s.mean:.2f}" + (f"±{s.std:.2f}" if s.std is not None else "")
+                                for m, s in stats.items() if s is not None)
+            run = group.first
+            listing.add_row(escape(", ".join(group.run_ids)), escape(run.task), escape(metrics), _model_text(run),
+                            ",".join("-" if s is None else str(s) for s in group.seeds), _date_text(run))
+    else:
+        for run in records:
+            metrics = "  ".join(f"{m}={v:.2f}" for m, v in run.metrics.items())
+            listing.add_row(escape(run.run_id), escape(run.task), escape(metrics), _model_text(run),
+                            "-" if run.seed is None else str(run.seed), _date_text(run))
+    console.print(listing)
+
+
+def _model_text(run: RunRecord) -> str:
+    params = f", {run.model.params / 1e6:.1f}M" if run.model.params else ""
+    flags = "".join(f", {flag}" for flag, on in (("zero-shot", run.zero_shot), ("synthetic data", run.synthetic))
+                    if on)
+    return escape(f"{run.model.label} [{checkpoint_label(run.model.checkpoint)}]{params}{flags}")
+
+
+def _date_text(run: RunRecord) -> str:
+    return run.date.strftime("%Y-%m-%d %H:%M") if run.date else "-"
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``table``, ``plot`` (sub-app with ``flops-accuracy``) and ``results`` to ``app``."""
+    app.command("table")(table)
+    plot_app = typer.Typer(help="Figures from the paper with our runs.", no_args_is_help=True)
+    plot_app.command("flops-accuracy")(flops_accuracy)
+    app.add_typer(plot_app, name="plot")
+    app.command("results")(results)
