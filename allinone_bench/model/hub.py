@@ -1,0 +1,177 @@
+"""The released checkpoints (``checkpoints.yaml``) and ``--checkpoint NAME|PATH`` resolution. Nothing downloads.
+
+A path is used as is. A name is looked up in :func:`allinone_bench.paths.checkpoint_cache_dir`; if the file
+is not there the error says exactly where to put it and where to get it. A recorded ``sha256`` is verified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from allinone_bench import paths
+from allinone_bench.errors import CheckpointError
+
+CHECKPOINT_SUFFIXES: tuple[str, ...] = (".ckpt", ".pt", ".pth", ".bin", ".safetensors")
+_REQUIRED = ("name", "variant", "url", "file")
+
+
+def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file, read in chunks (released checkpoints are up to ~1.5 GB)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(chunk_size), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class CheckpointEntry:
+    """One released checkpoint as listed in ``checkpoints.yaml``."""
+
+    name: str
+    variant: str
+    url: str
+    file: str
+    params: str = ""
+    pretraining_data: tuple[str, ...] = ()
+    sha256: str | None = None
+    train_log: str | None = None
+    hparams: str | None = None
+    notes: str = ""
+    aliases: tuple[str, ...] = field(default_factory=tuple)
+
+    def local_path(self, cache_dir: Path | None = None) -> Path:
+        return (cache_dir or paths.checkpoint_cache_dir()) / self.file
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: Path) -> CheckpointEntry:
+        missing = [k for k in _REQUIRED if not data.get(k)]
+        if missing:
+            raise CheckpointError(f"{source}: checkpoint entry {data.get('name', '?')!r} lacks {missing}")
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise CheckpointError(f"{source}: checkpoint entry {data['name']!r} has unknown field(s) {unknown}")
+        values = dict(data)
+        values["pretraining_data"] = tuple(values.get("pretraining_data") or ())
+        values["aliases"] = tuple(values.get("aliases") or ())
+        sha = values.get("sha256")
+        if sha is not None and (not isinstance(sha, str) or len(sha) != 64):
+            raise CheckpointError(f"{source}: {data['name']}: sha256 must be 64 hex characters or null, got {sha!r}")
+        values["params"] = str(values.get("params") or "")
+        return cls(**values)
+
+
+def load_registry(path: Path | None = None) -> dict[str, CheckpointEntry]:
+    """Name -> entry from ``checkpoints.yaml`` (aliases included as extra keys)."""
+    source = path or paths.checkpoints_file()
+    try:
+        raw = yaml.safe_load(Path(source).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise CheckpointError(f"checkpoint list not found: {source}") from exc
+    except yaml.YAMLError as exc:
+        raise CheckpointError(f"{source}: invalid YAML: {exc}") from exc
+    items = raw.get("checkpoints") if isinstance(raw, dict) else None
+    if not isinstance(items, list):
+        raise CheckpointError(f"{source}: expected a top-level 'checkpoints:' list")
+    registry: dict[str, CheckpointEntry] = {}
+    for item in items:
+        if not isinstance(item, dict):
+            raise CheckpointError(f"{source}: every checkpoint entry must be a mapping, got {item!r}")
+        entry = CheckpointEntry.from_dict(item, Path(source))
+        for key in (entry.name, *entry.aliases):
+            if key in registry:
+                raise CheckpointError(f"{source}: checkpoint name {key!r} listed twice")
+            registry[key] = entry
+    return registry
+
+
+def list_checkpoints(path: Path | None = None) -> list[CheckpointEntry]:
+    """The released checkpoints in file order (aliases not repeated)."""
+    seen: dict[str, CheckpointEntry] = {}
+    for entry in load_registry(path).values():
+        seen.setdefault(entry.name, entry)
+    return list(seen.values())
+
+
+def looks_like_path(value: str) -> bool:
+    """A ``--checkpoint`` value is a path if it exists, has a directory part or a checkpoint suffix."""
+    p = Path(value).expanduser()
+    return p.exists() or "/" in value or "\\" in value or p.suffix.lower() in CHECKPOINT_SUFFIXES
+
+
+@dataclass
+class ResolvedCheckpoint:
+    """Where a ``--checkpoint`` value points, and what is known about it."""
+
+    path: Path
+    entry: CheckpointEntry | None = None
+    sha256: str | None = None  # computed hash (only when verification ran)
+    verified: bool = False  # True when the recorded sha256 was checked and matched
+
+
+def resolve_checkpoint(name_or_path: str | Path, *, cache_dir: Path | None = None, verify: bool = True,
+                       registry_path: Path | None = None) -> ResolvedCheckpoint:
+    """Turn ``NAME|PATH`` into a file on disk, or raise :class:`CheckpointError` saying how to get it."""
+    value = str(name_or_path)
+    registry: dict[str, CheckpointEntry] | None = None
+    if isinstance(name_or_path, Path) or looks_like_path(value):
+        path = Path(value).expanduser()
+        if path.exists():
+            return ResolvedCheckpoint(path=path)
+        # a bare released file name ("all-in-one-base.ckpt") means that release, found in the cache folder
+        registry = load_registry(registry_path) if path.name == value else {}
+        by_file = {e.file: e.name for e in registry.values()}
+        if value not in by_file:
+            raise CheckpointError(f"checkpoint file not found: {path}")
+        value = by_file[value]
+    registry = registry or load_registry(registry_path)
+    entry = registry.get(value) or registry.get(value.lower())
+    if entry is None:
+        names = sorted({e.name for e in registry.values()})
+        raise CheckpointError(f"unknown checkpoint {value!r}: not a file and not one of {names}")
+    path = entry.local_path(cache_dir)
+    if not path.exists():
+        raise CheckpointError(
+            f"checkpoint {entry.name!r} is not on disk: expected {path}. Download it from {entry.url} "
+            f"(Google Drive) and save it as {path} (or set ALLINONE_BENCH_CKPT_DIR to the folder holding "
+            f"{entry.file}); nothing is downloaded automatically")
+    resolved = ResolvedCheckpoint(path=path, entry=entry)
+    if verify and entry.sha256:
+        resolved.sha256 = sha256_file(path)
+        if resolved.sha256 != entry.sha256.lower():
+            raise CheckpointError(
+                f"checkpoint {entry.name!r} at {path} has sha256 {resolved.sha256}, but checkpoints.yaml "
+                f"records {entry.sha256}: the file is corrupt, truncated or a different release")
+        resolved.verified = True
+    return resolved
+
+
+def checkpoint_status(entry: CheckpointEntry, *, cache_dir: Path | None = None, verify: bool = False
+                      ) -> dict[str, Any]:
+    """Row for ``allinone-bench checkpoints``: local path, presence and sha256 state."""
+    path = entry.local_path(cache_dir)
+    present = path.is_file()
+    if not entry.sha256:
+        sha_status = "not recorded"
+    elif not present:
+        sha_status = "recorded"
+    elif verify:
+        sha_status = "ok" if sha256_file(path) == entry.sha256.lower() else "MISMATCH"
+    else:
+        sha_status = "recorded (not checked)"
+    return {
+        "name": entry.name,
+        "variant": entry.variant,
+        "params": entry.params,
+        "pretraining_data": "+".join(entry.pretraining_data),
+        "path": str(path),
+        "present": present,
+        "sha256": sha_status,
+        "url": entry.url,
+    }
