@@ -1,0 +1,106 @@
+"""``allinone-bench run TASK`` and ``allinone-bench tasks``: parse, call the engine, print with rich."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from allinone_bench.errors import ConfigError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``run`` and ``tasks`` to the app."""
+    app.command("run")(run)
+    app.command("tasks")(tasks)
+
+
+def run(
+    task: Annotated[str | None, typer.Argument(help="Task name (`allinone-bench tasks`) or a task YAML.")] = None,
+    data_root: Annotated[Path | None, typer.Option("--data-root", help="Folder holding one folder per dataset; "
+                                                   "omitted: the task's synthetic set (CPU-sized run).")] = None,
+    checkpoint: Annotated[str | None, typer.Option("--checkpoint", help="Checkpoint name (checkpoints.yaml) "
+                                                   "or path; omitted: random initialisation.")] = None,
+    variant: Annotated[str | None, typer.Option("--variant", help="Model variant: ti | s | b.")] = None,
+    zero_shot: Annotated[bool, typer.Option("--zero-shot", help="Evaluate without finetuning.")] = False,
+    output_dir: Annotated[Path, typer.Option("--output-dir", help="Runs go to OUTPUT/TASK/RUN_ID/.")] = Path("runs"),
+    seed: Annotated[int | None, typer.Option("--seed", help="Run seed (default: the task's, 0).")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a task key: --set finetune.lr=3e-4 "
+                                                   "(repeatable; dotted keys of the task YAML).")] = None,
+    resume: Annotated[Path | None, typer.Option("--resume", help="Continue an interrupted run directory.")] = None,
+    run_id: Annotated[str | None, typer.Option("--run-id", help="Run directory name (existing: resumes).")] = None,
+    device: Annotated[str | None, typer.Option("--device", help="cpu | cuda | cuda:N (default: best).")] = None,
+) -> None:
+    """Finetune (or zero-shot) and evaluate TASK; write OUTPUT/TASK/RUN_ID/results.json and print the metrics."""
+    from allinone_bench.engine import RunOptions, run_task
+    from allinone_bench.engine.dist import destroy_distributed, is_main_process
+    from allinone_bench.tasks.config import parse_set_args
+
+    if task is None and resume is None:
+        raise ConfigError("run: give a TASK (see `allinone-bench tasks`) or --resume RUN_DIR")
+    if resume is not None and (set_ or variant or checkpoint or seed is not None or data_root or zero_shot):
+        raise ConfigError("run --resume: the run continues with its saved config.yaml and launch options; "
+                          "other options (--set, --variant, --checkpoint, --seed, --data-root, --zero-shot) "
+                          "are not allowed")
+    opts = RunOptions(
+        task=task or "", data_root=data_root, checkpoint=checkpoint, variant=variant, zero_shot=zero_shot,
+        output_dir=output_dir, seed=seed, overrides=parse_set_args(set_), resume=resume, run_id=run_id,
+        device=device, console=err_console,
+    )
+    try:
+        result = run_task(opts)
+    finally:
+        destroy_distributed()
+    if is_main_process() and result.results is not None:
+        print_results(result.results, result.results_path)
+
+
+def print_results(results: object, path: Path) -> None:
+    """The metrics table, the protocol line and the results path."""
+    from allinone_bench.report.results import Results
+
+    assert isinstance(results, Results)
+    title = f"{results.task} (v{results.task_version}) - All-in-One-{results.model.variant.upper()}"
+    table = Table(title=title, show_header=True, header_style="bold")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in results.metrics.items():
+        table.add_row(name, "n/a" if value != value else f"{value:.2f}")
+    console.print(table)
+    p = results.protocol
+    console.print(
+        f"protocol: {p.frames} frames ({p.sampling}), text {p.text_mode}, scoring {p.scoring}, rolling {p.rolling}, "
+        f"patch permutation {p.patch_permutation}; data: {results.data.root}; "
+        f"checkpoint: {results.model.checkpoint or 'none (random init)'}; "
+        f"samples {results.n_samples.evaluated}/{results.n_samples.total}",
+        highlight=False,
+    )
+    if results.selection_split.uses_test:
+        console.print(f"[yellow]model selected on the test split (official protocol): "
+                      f"{results.selection_split.note}[/]")
+    console.print(f"results: {path}", highlight=False)
+
+
+def tasks(
+    kind: Annotated[str | None, typer.Option("--kind", help="Only tasks of this kind.")] = None,
+) -> None:
+    """List the registered tasks with their kind, dataset adapter and metrics."""
+    from allinone_bench.tasks.registry import describe_tasks
+
+    table = Table(show_header=True, header_style="bold")
+    for column in ("task", "kind", "dataset", "metrics", "version"):
+        table.add_column(column)
+    for info in describe_tasks():
+        if kind is not None and info.kind != kind:
+            continue
+        if info.error:
+            table.add_row(info.name, "[red]invalid[/]", "", f"[red]{info.error}[/]", "")
+        else:
+            table.add_row(info.name, info.kind, info.dataset, ", ".join(info.metrics), str(info.version))
+    console.print(table)

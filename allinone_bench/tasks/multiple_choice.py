@@ -1,0 +1,171 @@
+"""Caption multiple choice (MSRVTT-MC, LSMDC-MC): pick the caption that matches the video among its options.
+
+Each option caption is paired with the video for one joint pass and scored by the VTM "match" logit
+(``model.rank_score``, the official ``rank_output`` = ITM row 1); the prediction is the argmax over the
+options. Zero-shot is the paper's headline protocol (reference section 6: ``test_only=True``, i.e. the test
+file, uniform frames, center crop; our evaluation protocol is always deterministic uniform sampling unless
+``protocol.video.sampling: rand``). Finetuning is a softmax cross-entropy over the option scores.
+
+:class:`OptionScoringKind` is the shared machinery of every "one joint pass per option" kind (this one and
+:mod:`.mc_qa`): the clip is decoded once per sample and repeated over its options on the device, and the
+options of a batch are padded to the largest option count (``option_mask``), so datasets with a different
+number of options per question (Ego4D uses 4) work unchanged.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from allinone_bench.data.types import DatasetSplit, MultipleChoiceSample
+from allinone_bench.errors import ConfigError, DataError
+from allinone_bench.tasks.base import Batch, EvalContext, LossOutput, PerSampleKind, Record, register_kind
+
+__all__ = ["MultipleChoiceKind", "MultipleChoiceOptions", "OptionScoringKind", "collate_options"]
+
+
+def collate_options(items: list[Batch]) -> Batch:
+    """Batch items holding ``text_ids``/``text_mask`` of shape (K_i, L): pad to (B, K_max, L) and add
+    ``option_mask`` (B, K_max), True for real options. Other keys are stacked as tensors."""
+    if not items:
+        raise DataError("collate_options: empty batch")
+    k_max = max(int(it["text_ids"].shape[0]) for it in items)
+    length = int(items[0]["text_ids"].shape[1])
+    b = len(items)
+    ids = torch.zeros(b, k_max, length, dtype=torch.long)
+    mask = torch.zeros(b, k_max, length, dtype=torch.long)
+    option_mask = torch.zeros(b, k_max, dtype=torch.bool)
+    for i, it in enumerate(items):
+        k = int(it["text_ids"].shape[0])
+        ids[i, :k] = it["text_ids"]
+        mask[i, :k] = it["text_mask"]
+        option_mask[i, :k] = True
+    out: Batch = {"text_ids": ids, "text_mask": mask, "option_mask": option_mask}
+    for key in items[0]:
+        if key not in out:
+            out[key] = torch.utils.data.default_collate([it[key] for it in items])
+    return out
+
+
+class OptionScoringKind(PerSampleKind):
+    """One joint (video, text_i) pass per option, a scalar score per pass, softmax over a sample's options.
+
+    Subclasses define :meth:`option_texts` (the K texts of a sample) and :meth:`score_pairs` (the head that
+    turns the pooled features of each pass into a scalar). Records: ``id``, ``scores`` (one per option),
+    ``answer``, ``pred``, ``correct``; the ``mc_acc`` metric scores them.
+    """
+
+    sample_type = MultipleChoiceSample
+
+    # ------------------------------------------------------------------ to override
+    @abstractmethod
+    def option_texts(self, sample: MultipleChoiceSample) -> list[str]:
+        """The text paired with the video for each option, in option order."""
+
+    @abstractmethod
+    def score_pairs(self, model: torch.nn.Module, cls_feats: torch.Tensor) -> torch.Tensor:
+        """(N, D) pooled joint features -> (N,) option scores."""
+
+    # ------------------------------------------------------------------ items
+    def check_split(self, split: DatasetSplit) -> None:
+        super().check_split(split)
+        for sample in split.samples:
+            if len(sample.options) < 2 or not 0 <= sample.answer < len(sample.options):
+                raise DataError(f"task {self.config.name}: sample {sample.id!r} has {len(sample.options)} options "
+                                f"and answer {sample.answer}; need >= 2 options and a 0-based answer among them")
+
+    def _item(self, sample: MultipleChoiceSample, clip: torch.Tensor) -> Batch:
+        ids, mask = self.encode_text(self.option_texts(sample))
+        return {"video": clip, "text_ids": ids, "text_mask": mask,
+                "answer": torch.tensor(int(sample.answer), dtype=torch.long)}
+
+    def train_item(self, sample: MultipleChoiceSample, rng: np.random.Generator) -> Batch:
+        return self._item(sample, self.train_clips.load(sample.video, rng))
+
+    def eval_item(self, sample: MultipleChoiceSample) -> Batch:
+        return self._item(sample, self.eval_clips.load(sample.video))
+
+    def collate(self, items: list[Batch]) -> Batch:
+        return collate_options(items)
+
+    # ------------------------------------------------------------------ scoring
+    def option_scores(self, model: torch.nn.Module, batch: Batch) -> torch.Tensor:
+        """(B, K_max) float32 scores; padded options get ``-inf``. Only real options are forwarded: the clip of
+        sample i is repeated K_i times, so all options of a batch go through one joint pass."""
+        option_mask: torch.Tensor = batch["option_mask"]
+        counts = option_mask.sum(dim=1)
+        video = batch["video"].repeat_interleave(counts, dim=0)
+        out = model(video, batch["text_ids"][option_mask], batch["text_mask"][option_mask])
+        flat = self.score_pairs(model, out.cls_feats).float()
+        scores = flat.new_full(option_mask.shape, float("-inf"))
+        scores[option_mask] = flat
+        return scores
+
+    def loss(self, model: torch.nn.Module, batch: Batch) -> LossOutput:
+        scores = self.option_scores(model, batch)
+        answer = batch["answer"]
+        loss = F.cross_entropy(scores, answer)
+        acc = float((scores.argmax(dim=1) == answer).float().mean())
+        return LossOutput(loss, {"ce": float(loss.detach()), "train_acc": acc})
+
+    def predict(self, model: torch.nn.Module, batch: Batch) -> list[Record]:
+        scores = self.option_scores(model, batch)
+        counts = batch["option_mask"].sum(dim=1).tolist()
+        return [{"scores": row[: int(k)]} for row, k in zip(scores, counts, strict=True)]
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(self, model: torch.nn.Module, split: DatasetSplit, ctx: EvalContext) -> list[Record]:
+        raw = super().evaluate(model, split, ctx)
+        records: list[Record] = []
+        for sample, rec in zip(split.samples, raw, strict=True):
+            scores = np.asarray(rec["scores"], dtype=np.float64)
+            pred = int(scores.argmax())
+            records.append({"id": sample.id, "scores": scores, "answer": int(sample.answer), "pred": pred,
+                            "correct": pred == int(sample.answer)})
+        return records
+
+    def export_record(self, record: Record) -> Record:
+        return {"id": record["id"], "answer": record["answer"], "pred": record["pred"],
+                "correct": record["correct"], "scores": [float(s) for s in record["scores"]]}
+
+
+@dataclass
+class MultipleChoiceOptions:
+    """``options:`` of caption multiple-choice tasks. ``score``: ``vtm`` = raw VTM match logit (the official
+    ``rank_output``, also the logit trained with cross-entropy); ``vtm_prob`` = softmax probability of "match"
+    (evaluation-only alternative; its argmax differs from the logit's when the "no match" logit varies across
+    options). Finetuning always uses the raw logits."""
+
+    score: Literal["vtm", "vtm_prob"] = "vtm"
+
+
+@register_kind
+class MultipleChoiceKind(OptionScoringKind):
+    """Caption choice scored by the VTM head: zero-shot or finetuned (cross-entropy over the options)."""
+
+    name = "multiple_choice"
+    options_type = MultipleChoiceOptions
+    supports_zero_shot = True
+
+    def option_texts(self, sample: MultipleChoiceSample) -> list[str]:
+        return list(sample.options)
+
+    def score_pairs(self, model: torch.nn.Module, cls_feats: torch.Tensor) -> torch.Tensor:
+        if self.options.score == "vtm_prob" and not model.training:
+            return model.vtm_logits(cls_feats).float().softmax(dim=-1)[:, 1]
+        return model.rank_score(cls_feats)
+
+    def prepare_model(self, model: torch.nn.Module, *, zero_shot: bool, load_report: Any | None = None) -> None:
+        fresh = list(getattr(load_report, "initialised", []) or []) + list(getattr(load_report, "missing", []) or [])
+        if zero_shot and any(k.startswith(("itm_score.", "vtm_score.")) for k in fresh):
+            raise ConfigError(f"task {self.config.name}: zero-shot multiple choice scores options with the VTM head "
+                              "(itm_score), which this checkpoint lacks; use a pretrained All-in-One checkpoint")
+
+    def protocol_summary(self) -> dict[str, Any]:
+        return {"scoring": "VTM match logit (rank_output)" if self.options.score == "vtm"
+                else "VTM match probability", "option_text": "caption"}

@@ -1,0 +1,314 @@
+"""Text-video retrieval (MSRVTT, DiDeMo, ActivityNet): finetune with the symmetric contrastive (VTC) loss,
+optionally plus VTM with hard negatives, and evaluate with one of three scorers:
+
+* ``dual``: cosine similarity of ``txt_proj`` (text-only [CLS]) and ``vid_proj`` (video-only cls): one
+  unimodal pass per text and per video, the official "fast retrieval" numbers;
+* ``cross``: the VTM match logit of the joint pass for every (text, video) pair (N_text x N_video joint
+  forwards; the official ``get_recall_metric`` that takes ~26 h on MSRVTT);
+* ``dual+rerank``: dual scores, then the cross-encoder re-scores each text's top-``k`` videos (t2v) and each
+  video's top-``k`` texts (v2t); the union of pairs is scored once. With ``k`` = all candidates it *is* ``cross``.
+
+``views > 1`` averages the dual similarity over clips sampled with different seeds (official: 3 views with
+random frames; set ``protocol.video.sampling: rand`` for that). Text modes: ``single`` (each caption is a
+query; training draws one caption per video per epoch) and ``paragraph`` (a video's sentences joined).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from allinone_bench.data.types import DatasetSplit, RetrievalSample
+from allinone_bench.errors import ConfigError
+from allinone_bench.tasks.base import Batch, EvalContext, LossOutput, Record, TaskKind, register_kind
+from allinone_bench.tasks.batching import stable_rng
+
+Scoring = Literal["dual", "cross", "dual+rerank"]
+
+
+@dataclass
+class RetrievalOptions:
+    """``options:`` of retrieval tasks (see the module docstring)."""
+
+    scoring: Scoring = "dual"
+    rerank_k: int = 16
+    views: int = 1
+    temperature: float = 0.05
+    contrastive_weight: float = 1.0
+    vtm_weight: float = 0.0
+    vtm_negatives: int = 1
+    cross_batch_size: int | None = None  # (text, video) pairs per joint forward; default eval.batch_size
+
+    def __post_init__(self) -> None:
+        if self.rerank_k < 1:
+            raise ConfigError(f"options.rerank_k: must be >= 1, got {self.rerank_k}")
+        if self.views < 1:
+            raise ConfigError(f"options.views: must be >= 1, got {self.views}")
+        if not self.temperature > 0:
+            raise ConfigError(f"options.temperature: must be > 0, got {self.temperature}")
+        if self.contrastive_weight <= 0 and self.vtm_weight <= 0:
+            raise ConfigError("options: contrastive_weight and vtm_weight cannot both be 0 (nothing to train)")
+        if self.vtm_negatives < 1:
+            raise ConfigError(f"options.vtm_negatives: must be >= 1, got {self.vtm_negatives}")
+
+
+@dataclass(frozen=True)
+class _Text:
+    """One query text: its id, string, and the column (video index) it belongs to."""
+
+    id: str
+    text: str
+    video: int
+
+
+def symmetric_contrastive_loss(text: torch.Tensor, video: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Mean of text->video and video->text cross-entropy over the cosine matrix / temperature (official VTC:
+    fixed temperature 0.05, pair i <-> i is the positive)."""
+    logits = text @ video.t() / temperature
+    target = torch.arange(logits.shape[0], device=logits.device)
+    return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target))
+
+
+def hard_negative_pairs(sims: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices ``(text_idx, video_idx)`` of each text's ``n`` most similar wrong videos and each video's ``n``
+    most similar wrong texts (the positive i <-> i is excluded)."""
+    b = sims.shape[0]
+    n = min(n, b - 1)
+    masked = sims.masked_fill(torch.eye(b, dtype=torch.bool, device=sims.device), float("-inf"))
+    rows = torch.arange(b, device=sims.device)
+    neg_v = masked.topk(n, dim=1).indices  # (B, n): videos for each text
+    neg_t = masked.t().topk(n, dim=1).indices  # (B, n): texts for each video
+    text_idx = torch.cat([rows.repeat_interleave(n), neg_t.reshape(-1)])
+    video_idx = torch.cat([neg_v.reshape(-1), rows.repeat_interleave(n)])
+    return text_idx, video_idx
+
+
+@register_kind
+class RetrievalKind(TaskKind):
+    """Text-to-video and video-to-text retrieval (records: one per query text, with its score row)."""
+
+    name = "retrieval"
+    sample_type = RetrievalSample
+    options_type = RetrievalOptions
+    supports_zero_shot = True
+
+    # ------------------------------------------------------------------ texts
+    def texts_of(self, sample: RetrievalSample) -> list[str]:
+        """The query texts of one video under the task's text mode."""
+        if not sample.captions:
+            raise ConfigError(f"retrieval sample {sample.id!r} has no caption")
+        if self.config.protocol.text.mode == "paragraph":
+            return [" ".join(c.strip() for c in sample.captions)]
+        return list(sample.captions)
+
+    def query_texts(self, split: DatasetSplit) -> list[_Text]:
+        """Every query text of an evaluation split (ids ``<video id>#<k>`` when a video has several)."""
+        out: list[_Text] = []
+        for vi, sample in enumerate(split.samples):
+            texts = self.texts_of(sample)
+            for k, text in enumerate(texts):
+                out.append(_Text(sample.id if len(texts) == 1 else f"{sample.id}#{k}", text, vi))
+        return out
+
+    # ------------------------------------------------------------------ model
+    def model_overrides(self, train_split: DatasetSplit | None) -> dict[str, Any]:
+        return {"contrastive": True}
+
+    def prepare_model(self, model: torch.nn.Module, *, zero_shot: bool, load_report: Any | None = None) -> None:
+        fresh = set(getattr(load_report, "initialised", []) or [])
+        if zero_shot and self.options.scoring != "cross" and any(k.startswith(("txt_proj", "vid_proj")) for k in fresh):
+            raise ConfigError(
+                f"task {self.config.name}: zero-shot '{self.options.scoring}' scoring needs txt_proj/vid_proj, which "
+                "this checkpoint lacks (released pretrained checkpoints have none); use --set options.scoring=cross "
+                "(VTM match logit) for zero-shot retrieval, or finetune"
+            )
+
+    # ------------------------------------------------------------------ finetuning
+    def train_item(self, sample: RetrievalSample, rng: np.random.Generator) -> Batch:
+        texts = self.texts_of(sample)
+        text = texts[int(rng.integers(len(texts)))]
+        ids, mask = self.encode_text([text])
+        return {"video": self.load_clip(sample.video, train=True, rng=rng), "text_ids": ids[0], "text_mask": mask[0]}
+
+    def loss(self, model: torch.nn.Module, batch: Batch) -> LossOutput:
+        opts = self.options
+        text = model.contrastive_text(batch["text_ids"], batch["text_mask"])
+        video = model.contrastive_video(batch["video"])
+        logs: dict[str, float] = {}
+        total = text.new_zeros(())
+        if opts.contrastive_weight > 0:
+            vtc = symmetric_contrastive_loss(text, video, opts.temperature)
+            total = total + opts.contrastive_weight * vtc
+            logs["vtc"] = float(vtc.detach())
+        if opts.vtm_weight > 0 and text.shape[0] > 1:
+            vtm = self._vtm_loss(model, batch, (text @ video.t()).detach())
+            total = total + opts.vtm_weight * vtm
+            logs["vtm"] = float(vtm.detach())
+        return LossOutput(total, logs)
+
+    def _vtm_loss(self, model: torch.nn.Module, batch: Batch, sims: torch.Tensor) -> torch.Tensor:
+        """VTM cross-entropy on the B positives plus hard negatives mined from the contrastive similarities."""
+        b = sims.shape[0]
+        neg_t, neg_v = hard_negative_pairs(sims, self.options.vtm_negatives)
+        pos = torch.arange(b, device=sims.device)
+        t_idx, v_idx = torch.cat([pos, neg_t]), torch.cat([pos, neg_v])
+        labels = torch.cat([torch.ones(b, dtype=torch.long, device=sims.device),
+                            torch.zeros(neg_t.shape[0], dtype=torch.long, device=sims.device)])
+        out = model(batch["video"][v_idx], batch["text_ids"][t_idx], batch["text_mask"][t_idx])
+        return F.cross_entropy(model.vtm_logits(out.cls_feats), labels)
+
+    # ------------------------------------------------------------------ evaluation
+    def _text_item(self, text: _Text) -> Batch:
+        ids, mask = self.encode_text([text.text])
+        return {"text_ids": ids[0], "text_mask": mask[0]}
+
+    def _video_item(self, view: int, sample: RetrievalSample) -> Batch:
+        rng = stable_rng(self.config.seed, "retrieval-view", view, sample.id)
+        return {"video": self.load_clip(sample.video, train=False, rng=rng)}
+
+    def evaluate(self, model: torch.nn.Module, split: DatasetSplit, ctx: EvalContext) -> list[Record]:
+        opts = self.options
+        videos: list[RetrievalSample] = list(split.samples)
+        texts = self.query_texts(split)
+        n_t, n_v = len(texts), len(videos)
+        dual: np.ndarray | None = None
+        if opts.scoring in ("dual", "dual+rerank"):
+            dual = self._dual_scores(model, texts, videos, ctx)
+        t2v: np.ndarray
+        v2t: np.ndarray
+        if opts.scoring == "dual":
+            assert dual is not None
+            t2v = v2t = dual
+        else:
+            if opts.scoring == "cross":
+                pairs = [(t, v) for t in range(n_t) for v in range(n_v)]
+            else:
+                assert dual is not None
+                pairs = sorted(rerank_pairs(dual, opts.rerank_k))
+            scores = self._cross_scores(model, texts, videos, pairs, ctx)
+            if opts.scoring == "cross":
+                t2v = v2t = cross_matrix(scores, n_t, n_v)
+            else:
+                from allinone_bench.metrics import rerank
+
+                assert dual is not None
+
+                def t2v_scorer(q: int, cands: np.ndarray) -> np.ndarray:
+                    return np.array([scores[(q, int(c))] for c in cands])
+
+                def v2t_scorer(q: int, cands: np.ndarray) -> np.ndarray:
+                    return np.array([scores[(int(c), q)] for c in cands])
+
+                t2v = rerank(dual, t2v_scorer, opts.rerank_k, direction="t2v")
+                v2t = rerank(dual, v2t_scorer, opts.rerank_k, direction="v2t")
+        records: list[Record] = []
+        for i, text in enumerate(texts):
+            rec: Record = {"id": text.id, "scores": t2v[i].astype(np.float64), "target": text.video,
+                           "video_id": videos[text.video].id, "text": text.text}
+            if v2t is not t2v:
+                rec["v2t_scores"] = v2t[i].astype(np.float64)
+            records.append(rec)
+        self._video_ids = [v.id for v in videos]
+        return records
+
+    def _dual_scores(self, model: torch.nn.Module, texts: list[_Text], videos: list[RetrievalSample],
+                     ctx: EvalContext) -> np.ndarray:
+        """Mean over views of the cosine matrix (N_text x N_video), float64."""
+        text_emb = ctx.map(
+            "text_emb", texts, key=lambda t: t.id, prepare=self._text_item,
+            forward=lambda b: list(model.contrastive_text(b["text_ids"], b["text_mask"]).float()),
+            desc=f"{self.config.name}: text embeddings",
+        )
+        t = torch.stack([text_emb[x.id] for x in texts]).double()
+        total = torch.zeros(len(texts), len(videos), dtype=torch.float64)
+        for view in range(self.options.views):
+            video_emb = ctx.map(
+                f"video_emb_view{view}", videos, key=lambda s: s.id, prepare=partial(self._video_item, view),
+                forward=lambda b: list(model.contrastive_video(b["video"]).float()),
+                desc=f"{self.config.name}: video embeddings (view {view + 1}/{self.options.views})",
+            )
+            v = torch.stack([video_emb[s.id] for s in videos]).double()
+            total += t @ v.t()
+        return (total / self.options.views).numpy()
+
+    def _cross_scores(self, model: torch.nn.Module, texts: list[_Text], videos: list[RetrievalSample],
+                      pairs: list[tuple[int, int]], ctx: EvalContext) -> dict[tuple[int, int], float]:
+        """VTM match logits of ``pairs`` (text index, video index): one joint forward per pair."""
+        if not pairs:
+            return {}
+        needed = sorted({v for _, v in pairs})
+        clip_map = ctx.map(  # every rank needs every clip of its pairs; clips are not cached on disk
+            "clips", [videos[i] for i in needed], key=lambda s: s.id, prepare=partial(self._video_item, 0),
+            forward=lambda b: list(b["video"]), cache=False, shard=False,
+            desc=f"{self.config.name}: clips for the cross-encoder",
+        )
+        clips = {i: clip_map[videos[i].id] for i in needed}
+        ids, mask = self.encode_text([t.text for t in texts])
+
+        def forward(batch: Batch) -> list[torch.Tensor]:
+            t_idx = batch["t"].cpu()
+            v_idx = batch["v"].cpu().tolist()
+            device = batch["t"].device
+            video = torch.stack([clips[v] for v in v_idx]).to(device)
+            out = model(video, ids[t_idx].to(device), mask[t_idx].to(device))
+            return list(model.rank_score(out.cls_feats).float())
+
+        keyed = ctx.map(
+            "pair_scores", pairs, key=lambda p: f"{texts[p[0]].id}|{videos[p[1]].id}",
+            prepare=_pair_item, forward=forward, batch_size=self.options.cross_batch_size,
+            num_workers=0, desc=f"{self.config.name}: cross-encoder ({len(pairs)} pairs)",
+        )
+        return {p: float(keyed[f"{texts[p[0]].id}|{videos[p[1]].id}"]) for p in pairs}
+
+    # ------------------------------------------------------------------ reporting
+    def export_record(self, record: Record) -> Record:
+        """Per query: its video, the rank of that video (t2v, ties averaged) and the top-5 videos."""
+        row = np.asarray(record["scores"], dtype=np.float64)
+        target = int(record["target"])
+        greater = int((row > row[target]).sum())
+        tied = int((row == row[target]).sum()) - 1
+        top = np.argsort(-row, kind="stable")[:5]
+        ids = getattr(self, "_video_ids", None)
+        return {
+            "id": record["id"],
+            "text": record.get("text"),
+            "video_id": record.get("video_id"),
+            "t2v_rank": 1 + greater + tied / 2,
+            "top5": [{"video_id": ids[i] if ids else int(i), "score": float(row[i])} for i in top],
+        }
+
+    def protocol_summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"scoring": self.options.scoring, "views": self.options.views}
+        if self.options.scoring == "dual+rerank":
+            out["rerank_k"] = self.options.rerank_k
+        return out
+
+
+def _pair_item(pair: tuple[int, int]) -> Batch:
+    return {"t": torch.tensor(pair[0]), "v": torch.tensor(pair[1])}
+
+
+def rerank_pairs(dual: np.ndarray, k: int) -> set[tuple[int, int]]:
+    """(text, video) pairs the cross-encoder must score for ``dual+rerank(k)``: each text's top-``k`` videos and
+    each video's top-``k`` texts, chosen exactly as :func:`allinone_bench.metrics.rerank` does (stable sort)."""
+    n_t, n_v = dual.shape
+    pairs: set[tuple[int, int]] = set()
+    k_v, k_t = min(k, n_v), min(k, n_t)
+    for t in range(n_t):
+        pairs.update((t, int(v)) for v in np.argsort(-dual[t], kind="stable")[:k_v])
+    for v in range(n_v):
+        pairs.update((int(t), v) for t in np.argsort(-dual[:, v], kind="stable")[:k_t])
+    return pairs
+
+
+def cross_matrix(scores: dict[tuple[int, int], float], n_t: int, n_v: int) -> np.ndarray:
+    """The full (N_text x N_video) matrix from all-pairs cross scores."""
+    out = np.empty((n_t, n_v), dtype=np.float64)
+    for (t, v), s in scores.items():
+        out[t, v] = s
+    return out
