@@ -202,14 +202,6 @@ def _stop_after_first_epoch(trainer, state) -> None:  # noqa: ANN001
         raise _Interrupt
 
 
-@pytest.fixture
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.slow
 def test_resume_after_interruption_matches_uninterrupted_run(tmp_path: Path, one_thread: None) -> None:
     overrides = {"finetune.epochs": 3, "finetune.eval_every": 1, "synthetic.num_videos": 24,

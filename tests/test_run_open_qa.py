@@ -7,20 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 
 from allinone_bench.data.synthetic import COLOURS, DIRECTIONS, SHAPES
 from allinone_bench.engine import RunOptions, run_task
 from allinone_bench.report.results import read_results
-
-
-@pytest.fixture
-def one_thread():
-    """The tiny synthetic models run faster on one intra-op thread on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _subset_accuracy(records: list[dict], answers: set[str]) -> tuple[float, int]:

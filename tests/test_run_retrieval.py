@@ -28,15 +28,6 @@ from allinone_bench.tasks import get_kind, load_task
 CPU = torch.device("cpu")
 
 
-@pytest.fixture
-def one_thread():
-    """The tiny synthetic models run faster on one intra-op thread on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _app() -> typer.Typer:
     app = typer.Typer()
     register(app)
