@@ -217,15 +217,24 @@ def read_results(path: Path) -> dict[str, Any]:
 
 
 def git_commit(start: Path | None = None) -> str | None:
-    """The commit of the checkout the package runs from (``None`` outside a git checkout)."""
+    """The commit of the checkout the package runs from, suffixed ``-dirty`` when tracked files of the package
+    differ from it (a number from modified code must not claim a clean commit); ``None`` outside a checkout."""
     root = start or Path(__file__).resolve().parents[2]
-    try:
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                             timeout=10, check=False)
-    except (OSError, subprocess.SubprocessError):
+
+    def git(*args: str) -> subprocess.CompletedProcess[str] | None:
+        try:
+            return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10,
+                                  check=False)
+        except (OSError, subprocess.SubprocessError):
+            return None
+
+    head = git("rev-parse", "HEAD")
+    commit = head.stdout.strip() if head is not None and head.returncode == 0 else ""
+    if not commit:
         return None
-    commit = out.stdout.strip()
-    return commit if out.returncode == 0 and commit else None
+    status = git("status", "--porcelain", "--untracked-files=no", "--", "allinone_bench", "tasks")
+    dirty = status is not None and status.returncode == 0 and bool(status.stdout.strip())
+    return f"{commit}-dirty" if dirty else commit
 
 
 def current_versions() -> Versions:
