@@ -94,13 +94,16 @@ def tasks(
     from allinone_bench.tasks.registry import describe_tasks
 
     table = Table(show_header=True, header_style="bold")
-    for column in ("task", "kind", "dataset", "metrics", "version"):
-        table.add_column(column)
+    table.add_column("task", no_wrap=True)  # what users copy: never truncated
+    table.add_column("kind", overflow="fold")
+    table.add_column("dataset", overflow="fold")
+    table.add_column("metrics", overflow="fold")
+    table.add_column("ver", justify="right")
     for info in describe_tasks():
         if kind is not None and info.kind != kind:
             continue
         if info.error:
             table.add_row(info.name, "[red]invalid[/]", "", f"[red]{info.error}[/]", "")
         else:
-            table.add_row(info.name, info.kind, info.dataset, ", ".join(info.metrics), str(info.version))
+            table.add_row(info.name, info.kind, info.dataset, " ".join(info.metrics), str(info.version))
     console.print(table)
