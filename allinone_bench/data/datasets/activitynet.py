@@ -33,7 +33,7 @@ from allinone_bench.data.datasets.base import (
     read_jsonl,
     register_adapter,
 )
-from allinone_bench.data.datasets.didemo import VideoDirectory, paragraph_scenes, render_segments
+from allinone_bench.data.datasets.lookup import VideoDirectory
 from allinone_bench.data.synthetic import (
     caption,
     plan_videos,
@@ -42,6 +42,7 @@ from allinone_bench.data.synthetic import (
     write_json,
     write_jsonl,
 )
+from allinone_bench.data.synthetic.segments import paragraph_scenes, render_segments
 from allinone_bench.data.types import DatasetSplit, RetrievalSample, VideoRef
 from allinone_bench.errors import AnnotationError
 

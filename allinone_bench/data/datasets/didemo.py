@@ -16,8 +16,7 @@ sentences in temporal order, which the retrieval task joins) or ``single`` (one 
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
@@ -32,13 +31,13 @@ from allinone_bench.data.datasets.base import (
     read_tsv,
     register_adapter,
 )
+from allinone_bench.data.datasets.lookup import VideoDirectory
 from allinone_bench.data.synthetic import (
     FPS,
-    SIZE,
-    Scene,
     caption,
+    paragraph_scenes,
     plan_videos,
-    render,
+    render_segments,
     sample_scenes,
     write_json,
     write_mp4,
@@ -50,10 +49,7 @@ from allinone_bench.errors import AnnotationError
 __all__ = [
     "DiDeMo",
     "DidemoMoment",
-    "VideoDirectory",
-    "paragraph_scenes",
     "parse_official_json",
-    "render_segments",
     "temporal_order",
 ]
 
@@ -61,8 +57,6 @@ _META = "meta_data"
 _VIDEO_DIRS = ("videos", "video")  # DATA.md/brief say videos/, the official code reads video/
 _OFFICIAL_DIRS = ("", "data")  # LocalizingMoments ships them in data/; accept them at the dataset root too
 # Flickr uploads keep their original container; converted mirrors append or substitute .mp4
-VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".avi", ".mpg", ".mpeg", ".3gp", ".wmv", ".mkv", ".webm", ".flv", ".mts")
-_SEGMENT_FRAMES = 8  # synthetic: one 1-second (8-frame) segment per sentence
 
 
 @dataclass(frozen=True)
@@ -110,46 +104,6 @@ def temporal_order(moments: Iterable[DidemoMoment]) -> list[DidemoMoment]:
         return (median(t[0] for t in m.times), median(t[1] for t in m.times), m.index)
 
     return sorted(moments, key=key)
-
-
-class VideoDirectory:
-    """Finds a video by name in a few folders whatever its extension (listing each folder once).
-
-    ``find("x.mov")`` tries ``x.mov``, ``x.mov.mp4`` (converted mirrors) and ``x.<ext>`` for every known
-    extension; ``find("x")`` tries ``x.<ext>``. Returns ``None`` when nothing matches.
-    """
-
-    def __init__(self, directories: Sequence[Path], extensions: Sequence[str] = VIDEO_EXTENSIONS) -> None:
-        self.directories = list(directories)
-        self.extensions = tuple(extensions)
-        self._listing: dict[Path, set[str]] = {}
-
-    def _names(self, directory: Path) -> set[str]:
-        if directory not in self._listing:
-            try:
-                self._listing[directory] = {entry.name for entry in os.scandir(directory)}
-            except OSError:
-                self._listing[directory] = set()
-        return self._listing[directory]
-
-    def candidates(self, name: str) -> list[str]:
-        stem, suffix = os.path.splitext(name)
-        names = [name] if suffix else []
-        names += [name + ext for ext in self.extensions]
-        if suffix:
-            names += [stem + ext for ext in self.extensions]
-        return list(dict.fromkeys(names))
-
-    def find(self, name: str) -> Path | None:
-        """The first match in folder order; ``name`` may hold a relative folder (``sub/x.mov``)."""
-        folder, base = os.path.split(name)
-        names = self.candidates(base)
-        for directory in self.directories:
-            listing = self._names(directory / folder)
-            for candidate in names:
-                if candidate in listing:
-                    return directory / folder / candidate
-        return None
 
 
 @register_adapter("didemo")
@@ -267,22 +221,3 @@ DATA_ROOT/didemo/
             write_json(root / f"{split}_data.json", moments[split])
             write_rows(root / _META / f"DiDeMo_{split}.tsv", rows[split], header=("caption", "video"))
         return root
-
-
-def paragraph_scenes(first: Scene, extra: Sequence[Scene], count: int) -> list[Scene]:
-    """``count`` scenes for a multi-segment synthetic video: ``first`` then ``extra``, consecutive ones distinct
-    (a repeated scene gets its direction flipped, so every sentence describes a visible change)."""
-    flip = {"left": "right", "right": "left", "up": "down", "down": "up"}
-    scenes = [first]
-    for scene in list(extra)[: count - 1]:
-        if scene == scenes[-1]:
-            scene = Scene(scene.colour, scene.shape, flip[scene.direction])
-        scenes.append(scene)
-    return scenes
-
-
-def render_segments(scenes: Sequence[Scene], seed: int, frames_per_scene: int = _SEGMENT_FRAMES) -> np.ndarray:
-    """The scenes back to back, ``frames_per_scene`` frames each, as one uint8 ``(T, SIZE, SIZE, 3)`` clip."""
-    parts = [render(s, num_frames=frames_per_scene, size=SIZE, seed=seed + k) for k, s in enumerate(scenes)]
-    return np.concatenate(parts)
-

@@ -26,8 +26,8 @@ from allinone_bench.data.datasets.base import (
     unique_or_fallback,
 )
 from allinone_bench.data.synthetic import (
-    FPS,
     DIRECTIONS,
+    FPS,
     Scene,
     SyntheticVideo,
     oov_question,

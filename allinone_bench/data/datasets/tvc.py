@@ -29,8 +29,8 @@ from allinone_bench.data.datasets.base import (
     read_jsonl,
     register_adapter,
 )
-from allinone_bench.data.datasets.didemo import paragraph_scenes, render_segments
 from allinone_bench.data.synthetic import FPS, caption, plan_videos, sample_scenes, write_jsonl, write_mp4
+from allinone_bench.data.synthetic.segments import paragraph_scenes, render_segments
 from allinone_bench.data.types import CaptionSample, DatasetSplit, VideoRef
 from allinone_bench.errors import AnnotationError
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from allinone_bench.data.datasets.base import DatasetAdapter, Option, holdout_keys, read_json, register_adapter
-from allinone_bench.data.datasets.didemo import paragraph_scenes, render_segments
 from allinone_bench.data.synthetic import FPS, caption, plan_videos, sample_scenes, write_json, write_mp4
+from allinone_bench.data.synthetic.segments import paragraph_scenes, render_segments
 from allinone_bench.data.types import CaptionSample, DatasetSplit, VideoRef
 from allinone_bench.errors import AnnotationError
 

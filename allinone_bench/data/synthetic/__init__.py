@@ -25,6 +25,7 @@ from allinone_bench.data.synthetic.scene import (
     render,
     sample_scenes,
 )
+from allinone_bench.data.synthetic.segments import SEGMENT_FRAMES, paragraph_scenes, render_segments
 from allinone_bench.data.synthetic.writers import write_frame_dir, write_gif, write_mp4, write_video
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "DIRECTIONS",
     "FPS",
     "NUM_FRAMES",
+    "SEGMENT_FRAMES",
     "SHAPES",
     "SIZE",
     "QuestionAnswer",
@@ -41,9 +43,11 @@ __all__ = [
     "captions",
     "distractor_scenes",
     "oov_question",
+    "paragraph_scenes",
     "plan_videos",
     "questions",
     "render",
+    "render_segments",
     "sample_scenes",
     "split_sizes",
     "synthesize",
