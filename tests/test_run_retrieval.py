@@ -55,6 +55,8 @@ def test_default_synthetic_run_learns_and_writes_results(tmp_path: Path, one_thr
     assert any("RANDOM" in w for w in data["warnings"]) and any("SYNTHETIC" in w for w in data["warnings"])
     assert data["protocol"]["scoring"] == "dual" and data["protocol"]["frames"] == 3
     assert data["selection_split"]["split"] == "val" and not data["selection_split"]["uses_test"]
+    # the adapter's resolved options (defaults included) say which files played train/val/test
+    assert data["data"]["options"]["cut"] == "jsfusion" and data["data"]["options"]["val_source"] == "holdout"
     assert data["flops"] is None or data["flops"]["unit"] in ("MACs", "FLOPs")
     run_dir = path.parent
     lines = (run_dir / data["predictions"]).read_text().splitlines()

@@ -365,6 +365,7 @@ def run_task(opts: RunOptions) -> RunResult:
             model.save_pretrained(run_dir.model_dir)
         results = _build_results(
             cfg=cfg, kind=kind, launch=launch, model=model, load_report=load_report, metrics=metrics,
+            dataset_options=dict(adapter.options),
             records=records, test_split=test_split, total=total, skipped=skipped, flops=flops,
             selection=SelectionInfo(
                 split=sel_role if finetune else None,
@@ -385,7 +386,8 @@ def run_task(opts: RunOptions) -> RunResult:
 
 
 def _build_results(*, cfg: TaskConfig, kind: TaskKind, launch: _Launch, model: Any, load_report: Any,
-                   metrics: dict[str, float], records: list[dict[str, Any]], test_split: Any, total: int,
+                   dataset_options: dict[str, Any], metrics: dict[str, float], records: list[dict[str, Any]],
+                   test_split: Any, total: int,
                    skipped: int, flops: FlopsInfo | None, selection: SelectionInfo, data_root: Path,
                    synthetic: bool, train_split: Any, timing: Timing, history: list[dict[str, Any]],
                    zero_shot: bool, finetuned: bool, warnings: list[str], run_dir: RunDir) -> Results:
@@ -429,7 +431,7 @@ def _build_results(*, cfg: TaskConfig, kind: TaskKind, launch: _Launch, model: A
         selection_split=selection,
         data=DataInfo(root="synthetic" if synthetic else str(data_root), adapter=cfg.dataset.adapter,
                       split=test_split.split, synthetic=synthetic,
-                      annotation_sha256=_sha256_files(annotation_files, data_root), options=dict(cfg.dataset.options),
+                      annotation_sha256=_sha256_files(annotation_files, data_root), options=dataset_options,
                       synthetic_spec={"num_videos": cfg.synthetic.num_videos, "seed": cfg.synthetic.seed,
                                       "path": str(data_root)} if synthetic else None),
         zero_shot=zero_shot,

@@ -91,7 +91,8 @@ class SelectionInfo:
 
 @dataclass
 class DataInfo:
-    """``root`` is the data root or ``"synthetic"``; annotation files with their sha256."""
+    """``root`` is the data root or ``"synthetic"``; annotation files with their sha256; ``options`` are the
+    adapter's resolved options, defaults included (e.g. which file plays ``val``), since they move numbers."""
 
     root: str
     adapter: str
