@@ -170,3 +170,19 @@ def test_cli_bad_set_key_is_a_config_error(tmp_path: Path) -> None:
     assert isinstance(result.exception, ConfigError)
     assert "unknown key 'lrr' under finetune (valid keys: epochs" in str(result.exception)
     assert not list(tmp_path.iterdir())  # nothing written for an invalid configuration
+
+
+def test_selection_on_test_videos_is_detected_from_the_data(tmp_path: Path) -> None:
+    """Split names cannot tell that an adapter option made ``val`` read the test file: the engine compares the
+    videos, quotes the declared official protocol when one exists, and refuses otherwise."""
+    quick = {"finetune.epochs": 1, "finetune.max_steps": 1}
+    official = {**quick, "dataset.options.val_source": "test"}  # MSRVTT 1k-A: validate on the test videos
+    result = run_task(RunOptions(task="msrvtt_retrieval", output_dir=tmp_path / "a", count_flops=False,
+                                 overrides=official))
+    selection = read_results(result.results_path)["selection_split"]
+    assert selection["uses_test"] and "Official protocol" in selection["note"]
+
+    undeclared = {**official, "selection.official_protocol_note": None}
+    with pytest.raises(ConfigError, match="holds test videos"):
+        run_task(RunOptions(task="msrvtt_retrieval", output_dir=tmp_path / "b", count_flops=False,
+                            overrides=undeclared))

@@ -214,6 +214,15 @@ class _Splits:
         return self._cache[name]
 
 
+def _shares_videos(selection: Any, test: Any) -> bool:
+    """Whether model selection would see test videos. Split names alone cannot tell: an adapter option can
+    make ``val`` read the test file (the official protocols of several datasets do)."""
+    if selection is None or test is None or selection is test:
+        return selection is not None and selection is test
+    test_videos = {s.video.path for s in test.samples}
+    return any(s.video.path in test_videos for s in selection.samples)
+
+
 def _sha256_files(paths: Sequence[Path], root: Path) -> dict[str, str]:
     """``{path relative to the data root: sha256}`` of the annotation files a result depends on."""
     from allinone_bench.model import sha256_file
@@ -321,8 +330,16 @@ def run_task(opts: RunOptions) -> RunResult:
     best_value: float | None = None
     history: list[dict[str, Any]] = []
     sel_role = cfg.selection.split
+    selects_on_test = False
     if finetune:
         sel_split = splits.get(sel_role)
+        selects_on_test = cfg.uses_test_for_selection or _shares_videos(sel_split, splits.get("test"))
+        if selects_on_test and not cfg.selection.official_protocol_note:
+            raise ConfigError(
+                f"task {cfg.name}: the selection split {sel_split.split!r} holds test videos (adapter options "
+                f"{dict(adapter.options)}); selecting on test is refused unless selection.official_protocol_note "
+                "says which official protocol does so"
+            )
 
         def validate_fn(m: torch.nn.Module, epoch: int) -> dict[str, float]:
             ev = evaluator(f"{sel_split.split}/epoch-{epoch}")
@@ -372,8 +389,8 @@ def run_task(opts: RunOptions) -> RunResult:
                 split_name=cfg.dataset.splits.name(sel_role) if finetune else None,
                 metric=cfg.selection.metric if finetune else None,
                 best_epoch=best_epoch, best_value=best_value,
-                uses_test=bool(finetune and cfg.uses_test_for_selection),
-                note=cfg.selection.official_protocol_note if finetune and cfg.uses_test_for_selection else None),
+                uses_test=selects_on_test,
+                note=cfg.selection.official_protocol_note if selects_on_test else None),
             data_root=data_root, synthetic=synthetic, train_split=train_split,
             timing=Timing(started=started_wall.isoformat(), finished=datetime.now(timezone.utc).isoformat(),
                           total_s=time.monotonic() - t0, finetune_s=finetune_s, eval_s=eval_s),
