@@ -114,6 +114,20 @@ def test_msrvtt_mc_zero_shot_runs_end_to_end(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_zero_shot_with_an_official_checkpoint_on_synthetic_data(tmp_path: Path) -> None:
+    """A checkpoint fixes the architecture: the synthetic set is read at the checkpoint's image size instead of
+    the tiny synthetic model's, and the variant comes from the checkpoint's tensors (Ti here, task default B)."""
+    from _model_official import official_state_dict, write_lightning_ckpt
+
+    ckpt = write_lightning_ckpt(tmp_path / "all-in-one-ti.ckpt", official_state_dict("ti", depth=2))
+    result = _run(tmp_path, "msrvtt_mc", {"synthetic.num_videos": 8, "model.depth": 2}, zero_shot=True,
+                  checkpoint=str(ckpt))
+    data = _check_results(result)
+    assert data["model"]["variant"] == "ti" and data["model"]["checkpoint"] == str(ckpt)
+    assert data["model"]["sha256"] and data["protocol"]["video"]["crop"] == 224
+
+
+@pytest.mark.slow
 def test_lsmdc_mc_finetunes_end_to_end(tmp_path: Path) -> None:
     data = _check_results(_run(tmp_path, "lsmdc_mc", SMOKE))
     assert data["finetune"]["finetuned"]

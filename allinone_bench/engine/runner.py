@@ -119,6 +119,26 @@ def _cli_overrides(opts: RunOptions) -> dict[str, Any]:
     return out
 
 
+def _checkpoint_architecture(cfg: TaskConfig, overrides: dict[str, Any]) -> dict[str, Any]:
+    """``overrides`` plus the architecture a checkpoint was trained as (variant, depth, patch size, image
+    size), read from its tensors, wherever the user did not set it: the checkpoint, not the task's default
+    variant or the tiny synthetic model, decides what is built. A missing file raises the resolver's error
+    (where to put it) before any data is touched."""
+    from allinone_bench.model import infer_config, read_state_dict, resolve_checkpoint
+
+    state_dict, _ = read_state_dict(resolve_checkpoint(cfg.model.checkpoint, verify=False).path)
+    arch = infer_config(state_dict)
+    fitted = dict(overrides)
+    for key, value in (("model.variant", arch.variant), ("model.depth", arch.depth),
+                       ("model.patch_size", arch.patch_size)):
+        fitted.setdefault(key, value)
+    if "protocol.video.crop" not in overrides and arch.image_size != cfg.protocol.video.crop:
+        # keep the official resize/crop ratio (268/224) at the checkpoint's image size
+        fitted["protocol.video.crop"] = arch.image_size
+        fitted.setdefault("protocol.video.resize", round(arch.image_size * 268 / 224))
+    return fitted
+
+
 def _resolve_run(opts: RunOptions, console: Console) -> tuple[TaskConfig, RunDir, _Launch, bool]:
     """Config, run directory and launch options; the last value says whether an existing run is resumed."""
     if opts.resume is not None:
@@ -126,7 +146,16 @@ def _resolve_run(opts: RunOptions, console: Console) -> tuple[TaskConfig, RunDir
         if not run_dir.config.is_file() or not run_dir.launch.is_file():
             raise ConfigError(f"--resume {opts.resume}: not a run directory (no config.yaml / launch.json)")
         return _load_saved(run_dir), run_dir, _Launch.read(run_dir.launch), True
-    cfg = load_task(opts.task, synthetic=opts.data_root is None, overrides=_cli_overrides(opts))
+    overrides = _cli_overrides(opts)
+    cfg = load_task(opts.task, synthetic=opts.data_root is None, overrides=overrides)
+    if cfg.model.checkpoint:
+        fitted = _checkpoint_architecture(cfg, overrides)
+        if fitted != overrides:
+            if fitted.get("model.variant") != cfg.model.variant:
+                console.print(f"[yellow]--checkpoint {cfg.model.checkpoint} holds an All-in-One-"
+                              f"{fitted['model.variant'].upper()}: using variant {fitted['model.variant']!r} "
+                              f"(the task's default is {cfg.model.variant!r})[/]")
+            cfg = load_task(opts.task, synthetic=opts.data_root is None, overrides=fitted)
     run_id = dist.broadcast_object(opts.run_id or new_run_id())
     run_dir = RunDir(Path(opts.output_dir) / cfg.name / run_id)
     if run_dir.config.is_file() and run_dir.launch.is_file():

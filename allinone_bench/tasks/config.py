@@ -529,6 +529,37 @@ def _check_semantics(cfg: TaskConfig, where: str) -> None:
         )
 
 
+# Synthetic overrides that shrink the architecture (tiny model, tiny frames). A checkpoint fixes the
+# architecture, so with one these keep the task's values: the synthetic data is then read at the model's size.
+CHECKPOINT_ARCHITECTURE_KEYS: tuple[tuple[str, ...], ...] = (
+    ("model", "variant"),
+    ("model", "depth"),
+    ("model", "patch_size"),
+    ("protocol", "video", "decode_size"),
+    ("protocol", "video", "resize"),
+    ("protocol", "video", "crop"),
+)
+
+
+def _checkpoint_given(raw: dict[str, Any], overrides: dict[str, Any] | None) -> bool:
+    if overrides and overrides.get("model.checkpoint"):
+        return True
+    model = raw.get("model")
+    return isinstance(model, dict) and bool(model.get("checkpoint"))
+
+
+def _without_keys(mapping: dict[str, Any], paths: tuple[tuple[str, ...], ...]) -> dict[str, Any]:
+    """A deep copy of ``mapping`` without the nested keys ``paths``."""
+    out = copy.deepcopy(mapping)
+    for keys in paths:
+        node: Any = out
+        for key in keys[:-1]:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(keys[-1], None)
+    return out
+
+
 def resolve_raw(
     path: Path,
     *,
@@ -545,6 +576,8 @@ def resolve_raw(
                 raise ConfigError(f"{path}: synthetic.overrides: expected a mapping")
             if "synthetic" in syn_over:
                 raise ConfigError(f"{path}: synthetic.overrides: may not override 'synthetic' itself")
+            if _checkpoint_given(raw, overrides):
+                syn_over = _without_keys(syn_over, CHECKPOINT_ARCHITECTURE_KEYS)
             raw = deep_merge(raw, syn_over)
     if overrides:
         from allinone_bench.tasks.base import get_kind
