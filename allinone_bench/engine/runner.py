@@ -246,8 +246,10 @@ class _Splits:
 def _shares_videos(selection: Any, test: Any) -> bool:
     """Whether model selection would see test videos. Split names alone cannot tell: an adapter option can
     make ``val`` read the test file (the official protocols of several datasets do)."""
-    if selection is None or test is None or selection is test:
-        return selection is not None and selection is test
+    if selection is None or test is None:
+        return False
+    if selection is test:
+        return True
     test_videos = {s.video.path for s in test.samples}
     return any(s.video.path in test_videos for s in selection.samples)
 
