@@ -413,3 +413,18 @@ def test_option_coercion_from_strings(msrvtt_root: Path) -> None:
     with pytest.raises(ConfigError, match="k='x' is not a valid int"):
         Option(3).coerce("d", "k", "x")
     assert np.isclose(Option(0.5).coerce("d", "k", "0.25"), 0.25)
+
+
+def test_lsmdc_mc_holdout_val_keeps_movies_apart_from_train(tmp_path: Path) -> None:
+    meta = tmp_path / "lsmdc/meta_data"
+    opts = ["a", "b", "c", "d", "e"]
+    clips = [f"{m:04d}_MOVIE_{m}_00.00.{i:02d}.000-00.00.{i:02d}.900" for m in range(12) for i in range(2)]
+    write(meta / "LSMDC16_multiple_choice_train.csv", "\n".join(lsmdc_row(c, opts, "1") for c in clips) + "\n")
+    write(meta / "LSMDC16_multiple_choice_test_randomized.csv",
+          lsmdc_row("9999_TEST_00.00.01.000-00.00.02.000", opts, "1") + "\n")
+    adapter = get_adapter("lsmdc_mc")(tmp_path, val_source="holdout")
+    train, val, test = (adapter.load(s).samples for s in ("train", "val", "test"))
+    movies = {split: {s.id.rsplit("_", 1)[0] for s in samples} for split, samples in
+              (("train", train), ("val", val))}
+    assert len(movies["val"]) == 2 and not movies["val"] & movies["train"]  # ceil(10% of 12 movies)
+    assert len(train) + len(val) == len(clips) and [s.id for s in test] == ["9999_TEST_00.00.01.000-00.00.02.000"]

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import numpy as np
 
-from allinone_bench.data.datasets.base import DatasetAdapter, read_tsv, register_adapter, unique_or_fallback
+from allinone_bench.data.datasets.base import (
+    DatasetAdapter,
+    Option,
+    holdout_keys,
+    read_tsv,
+    register_adapter,
+    unique_or_fallback,
+)
 from allinone_bench.data.synthetic import FPS, caption, distractor_scenes, plan_videos, write_mp4, write_rows
 from allinone_bench.data.types import DatasetSplit, MultipleChoiceSample, VideoRef
 
@@ -29,12 +36,18 @@ def movie_of(clip_id: str) -> str:
 @register_adapter("lsmdc_mc")
 class LSMDCMultipleChoice(DatasetAdapter):
     """LSMDC-MC. Rows are tab-separated without header: column 0 = clip id, columns 5-9 = the 5 options,
-    column 10 = the right option, 1-based (``answer`` = column 10 - 1). ``val`` and ``test`` both read the
-    randomized test file, as in the official code."""
+    column 10 = the right option, 1-based (``answer`` = column 10 - 1). Option ``val_source``: ``test``
+    (official: ``val`` reads the randomized test file) or ``holdout`` (``val`` = the training clips of a fixed
+    ~10% of the training movies, which ``train`` then excludes, so selection never sees test clips and no
+    movie is on both sides)."""
 
     sample_type = MultipleChoiceSample
     dataset_dir = "lsmdc"
     splits = ("train", "val", "test")
+    option_specs = {
+        "val_source": Option("test", choices=("test", "holdout"),
+                             help="val = the test file (official) or a holdout of training movies"),
+    }
     layout = """\
 DATA_ROOT/lsmdc/
   meta_data/LSMDC16_multiple_choice_train.csv            tab-separated, no header (train)
@@ -43,9 +56,14 @@ DATA_ROOT/lsmdc/
   <movie>/<clip id>.avi        movie = clip id without its last '_<timestamp>' field"""
 
     def _load(self, split: str) -> DatasetSplit:
-        path = self.require_file(f"{_META}/{_FILES[split]}")
+        holdout = self.options["val_source"] == "holdout" and split != "test"
+        path = self.require_file(f"{_META}/{_FILES['train' if holdout else split]}")
+        rows = read_tsv(path, min_fields=_ANSWER_COLUMN + 1)
+        if holdout:
+            held = holdout_keys(movie_of(row[0].strip()) for row in rows)
+            rows = [row for row in rows if (movie_of(row[0].strip()) in held) == (split == "val")]
         samples, fallbacks = [], []
-        for row in read_tsv(path, min_fields=_ANSWER_COLUMN + 1):
+        for row in rows:
             clip_id = row[0].strip()
             if "_" not in clip_id:
                 raise row.error(f"clip id {clip_id!r} has no '_<timestamp>' field to derive the movie folder")
