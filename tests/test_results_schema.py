@@ -137,3 +137,26 @@ def test_assignment_is_validated() -> None:
     results = make_results()
     with pytest.raises(ValueError, match="seed"):
         results.seed = "zero"  # type: ignore[assignment]
+
+
+V1_FILE = Path(__file__).parent / "data" / "results_v1_msrvtt_mc.json"
+
+
+def test_a_file_written_by_the_first_landing_reads_and_fills_a_table(tmp_path: Path) -> None:
+    """``results_v1_msrvtt_mc.json`` was written by the engine at commit 252fa06 (schema version 1), from
+    ``run_task(RunOptions(task="msrvtt_mc", zero_shot=True, seed=0, run_id="v1-run"))`` on synthetic data."""
+    from allinone_bench.report.leaderboard import get_leaderboard
+    from allinone_bench.report.tables import build_table
+
+    raw = json.loads(V1_FILE.read_text())
+    assert raw["schema_version"] == 1 and "limit" not in raw["n_samples"]
+    run_dir = tmp_path / "msrvtt_mc" / "v1-run"
+    run_dir.mkdir(parents=True)
+    (run_dir / "results.json").write_text(V1_FILE.read_text())
+    run = load_run(run_dir)
+    assert run.results.schema_version == SCHEMA_VERSION and run.results.n_samples.limit is None
+    assert run.metrics["mc_acc"] == pytest.approx(raw["metrics"]["mc_acc"])
+    (row,) = build_table(get_leaderboard("3"), [run]).ours_rows
+    assert row.values["msrvtt"] == pytest.approx(raw["metrics"]["mc_acc"])
+    rewritten = write_results(tmp_path / "again.json", run.results)  # saved again as the current version
+    assert load_results(rewritten) == run.results
