@@ -55,3 +55,52 @@ def test_tasks_listing_reads_yaml_and_check_validates(tmp_path: Path) -> None:
     assert rows["badmetric"].error is None  # listing reads YAML only; the full check catches it
     checked = {r.name: r for r in describe_tasks(tmp_path, check=True)}
     assert "no_such_metric" in (checked["badmetric"].error or "") and checked["good"].error is None
+
+
+# Import cycles still open, each with the module pair that closes it (issue 9: tasks/config.py asks the kind
+# registry in tasks/base.py for the ``options`` schema while base.py imports the config types). Remove an entry
+# when its cycle is broken; a new cycle fails the test below.
+KNOWN_CYCLES = {frozenset({"allinone_bench.tasks.base", "allinone_bench.tasks.config"})}
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the package modules it imports anywhere (function bodies included, TYPE_CHECKING excluded);
+    a package's own ``__init__`` re-exports are not edges of its submodules."""
+    import ast
+
+    paths = {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
+             for p in (ROOT / "allinone_bench").rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        hidden = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If)
+                  and getattr(block.test, "id", None) == "TYPE_CHECKING" for n in ast.walk(block)}
+        targets = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and id(node) not in hidden \
+                    and node.module.startswith("allinone_bench"):
+                for alias in node.names:
+                    sub = f"{node.module}.{alias.name}"
+                    targets.add(sub if sub in paths else node.module)
+        graph[name] = {t for t in targets if t in paths and t != name and not name.startswith(t + ".")}
+    return graph
+
+
+def test_no_new_import_cycles() -> None:
+    graph = _import_graph()
+    cycles = set()
+    for start in graph:  # cycles through two modules, then any longer one found by a walk
+        for other in graph[start]:
+            if start in graph.get(other, ()):
+                cycles.add(frozenset({start, other}))
+    stack = [(m, (m,)) for m in graph]
+    seen_paths = 0
+    while stack and seen_paths < 200_000:
+        node, path = stack.pop()
+        seen_paths += 1
+        for nxt in graph[node]:
+            if nxt == path[0] and len(path) > 2:
+                cycles.add(frozenset(path))
+            elif nxt not in path and len(path) < 6:
+                stack.append((nxt, (*path, nxt)))
+    assert cycles <= KNOWN_CYCLES, sorted(sorted(c) for c in cycles - KNOWN_CYCLES)
