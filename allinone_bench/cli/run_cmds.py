@@ -89,8 +89,7 @@ def print_results(results: object, path: Path) -> None:
 
 def tasks(
     kind: Annotated[str | None, typer.Option("--kind", help="Only tasks of this kind.")] = None,
-    check: Annotated[bool, typer.Option("--check", help="Fully validate each task (imports the task kinds).")
-                     ] = False,
+    check: Annotated[bool, typer.Option("--check", help="Validate each task fully (imports the kinds).")] = False,
 ) -> None:
     """List the registered tasks with their kind, dataset adapter and metrics."""
     from allinone_bench.tasks.registry import describe_tasks
