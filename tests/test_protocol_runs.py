@@ -138,3 +138,27 @@ def test_official_retrieval_losses_run_end_to_end(tmp_path: Path, one_thread: No
     assert proto["departures"]["evaluation_split"]["options"]["dataset.splits.test"] == "val"
     assert data["data"]["split"] == "val" and data["selection_split"]["uses_test"]
     assert data["finetune"]["history"][0]["train_loss"] > 0  # VTC (sum) + the false-text VTM loss, finite
+
+
+def test_count_flops_records_why_a_counter_failed_and_lets_bugs_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    import allinone_bench.profile.flops as flops_module
+    from allinone_bench.engine.runner import _count_flops
+
+    cfg = load_task("msrvtt_mc", synthetic=True)
+    info, why = _count_flops(cfg)
+    assert info is not None and info.macs and why is None
+
+    def cannot_trace(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("could not count FLOPs of 'ti' on ['meta', 'cpu']") from NotImplementedError("meta op")
+
+    monkeypatch.setattr(flops_module, "profile_variant", cannot_trace)
+    info, why = _count_flops(cfg)
+    assert info is None and why is not None
+    assert "RuntimeError: could not count FLOPs" in why and "NotImplementedError: meta op" in why
+
+    def bug(*args: object, **kwargs: object) -> None:
+        raise TypeError("unexpected keyword")
+
+    monkeypatch.setattr(flops_module, "profile_variant", bug)
+    with pytest.raises(TypeError):
+        _count_flops(cfg)
