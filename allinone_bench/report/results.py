@@ -90,7 +90,7 @@ class SelectionInfo:
     split: str | None
     split_name: str | None
     metric: str | None
-    best_epoch: int | None
+    best_epoch: float | None  # a fraction (e.g. 0.5) when validating inside epochs
     best_value: float | None
     uses_test: bool = False
     note: str | None = None
