@@ -53,8 +53,8 @@ DEPARTURES: tuple[Departure, ...] = (
     Departure("patch_permutation", ("protocol.patch_permutation",), (),
               "patch tokens are randomly permuted on every forward, evaluation included"),
     Departure("unreadable_videos", (), (),
-              "an unreadable video is replaced by a random other sample (here: dropped and counted, not "
-              "reproduced: it would change the evaluated set)"),
+              "an unreadable video is replaced by a random other sample (not reproduced: here a missing video "
+              "is dropped and counted, an undecodable one stops the run naming the file)"),
 )
 
 
