@@ -52,6 +52,9 @@ DEPARTURES: tuple[Departure, ...] = (
               "the epoch is selected on the test file"),
     Departure("patch_permutation", ("protocol.patch_permutation",), (),
               "patch tokens are randomly permuted on every forward, evaluation included"),
+    Departure("msrvtt_mc_training", (), ("msrvtt_mc",),
+              "MSRVTT-MC reads msrvtt_mc_test.jsonl for every split, finetuning included (not reproduced: "
+              "training on the test questions; the task is evaluation-only, the paper's zero-shot protocol)"),
     Departure("unreadable_videos", (), (),
               "an unreadable video is replaced by a random other sample (not reproduced: here a missing video "
               "is dropped and counted, an undecodable one stops the run naming the file)"),
