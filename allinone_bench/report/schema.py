@@ -7,7 +7,10 @@ file and the dotted key named instead of being silently dropped.
 
 Versions (``schema_version``), and how older files are read (:func:`migrate`):
 
-* **1**: the first landing's writer (and any file without ``schema_version``, which is read as 1).
+* **1**: the first landing's writer (and any file without ``schema_version``, which is read as 1). Fields
+  added while version 1 was current (``data.options``; ``protocol.official``, ``official_changes``,
+  ``departures``, ``precision``; a fractional ``selection_split.best_epoch``) have defaults, so older version-1
+  files read without them.
 * **2**: adds ``n_samples.limit`` (the ``--limit`` a run was cut to, None for a full run). Migration 1 -> 2
   only fills that field with None: every key a version-1 file holds keeps its name and meaning.
 
@@ -74,6 +77,13 @@ class ProtocolInfo(_Block):
     train_sampling: str | None = None
     video: JsonDict = Field(default_factory=dict)
     extra: JsonDict = Field(default_factory=dict)
+    # Departures from the official code (allinone_bench.tasks.departures): per departure, the option values
+    # that ran and the official ones; ``official`` = the task's official preset ran, ``official_changes`` =
+    # what it changed (dotted key -> [before, after]); ``precision`` = the resolved autocast per stage.
+    official: bool = False
+    official_changes: JsonDict = Field(default_factory=dict)
+    departures: JsonDict = Field(default_factory=dict)
+    precision: dict[str, str] = Field(default_factory=dict)
 
 
 _VARIANT_LABELS = {"ti": "Ti", "s": "S", "b": "B", "b+": "B+"}
@@ -137,7 +147,7 @@ class SelectionInfo(_Block):
     split: str | None
     split_name: str | None
     metric: str | None
-    best_epoch: int | None
+    best_epoch: float | None  # a fraction (e.g. 0.5) when validating inside epochs
     best_value: float | None
     uses_test: bool = False
     note: str | None = None
