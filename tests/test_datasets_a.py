@@ -406,13 +406,18 @@ def test_readers_name_file_and_line(tmp_path: Path) -> None:
 
 
 def test_option_coercion_from_strings(msrvtt_root: Path) -> None:
-    from allinone_bench.data.datasets.base import Option
+    from allinone_bench.data.datasets.base import Option, validate_options
 
-    assert Option(3).coerce("d", "k", "4") == 4
-    assert Option(True).coerce("d", "k", "no") is False
+    def coerce(default: object, value: str) -> object:
+        return validate_options("d", {"k": Option(default)}, {"k": value})["k"]
+
+    assert coerce(3, "4") == 4
+    assert coerce(True, "no") is False
     with pytest.raises(ConfigError, match="k='x' is not a valid int"):
-        Option(3).coerce("d", "k", "x")
-    assert np.isclose(Option(0.5).coerce("d", "k", "0.25"), 0.25)
+        coerce(3, "x")
+    assert np.isclose(coerce(0.5, "0.25"), 0.25)
+    with pytest.raises(ConfigError, match=r"option k='z' is not one of 'a', 'b'"):
+        validate_options("d", {"k": Option("a", choices=("a", "b"))}, {"k": "z"})
 
 
 def test_lsmdc_mc_holdout_val_keeps_movies_apart_from_train(tmp_path: Path) -> None:

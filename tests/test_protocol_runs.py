@@ -12,7 +12,8 @@ from allinone_bench.engine import RunOptions, run_task
 from allinone_bench.errors import ConfigError
 from allinone_bench.report.results import read_results
 from allinone_bench.tasks import load_task
-from allinone_bench.tasks.config import flatten, load_task_config
+from allinone_bench.tasks.includes import flatten
+from allinone_bench.tasks.loader import load_task_config
 from allinone_bench.tasks.departures import DEPARTURES, departure_record
 from allinone_bench.tasks.registry import list_tasks
 

@@ -38,7 +38,7 @@ def _task_dataset(name: str) -> tuple[dict[str, Any], Any] | None:
     task has that name. Read raw, not validated: checking data must not depend on the task kind being
     installed, and the adapter validates its own options."""
     try:
-        from allinone_bench.tasks.config import read_yaml_with_includes
+        from allinone_bench.tasks.includes import read_yaml_with_includes
         from allinone_bench.tasks.registry import task_files
     except ImportError:  # no task registry: adapter names only
         return None

@@ -40,7 +40,7 @@ def run(
     """Finetune (or zero-shot) and evaluate TASK; write OUTPUT/TASK/RUN_ID/results.json and print the metrics."""
     from allinone_bench.engine import RunOptions, run_task
     from allinone_bench.engine.dist import destroy_distributed, is_main_process
-    from allinone_bench.tasks.config import parse_set_args
+    from allinone_bench.tasks.overrides import parse_set_args
 
     if task is None and resume is None:
         raise ConfigError("run: give a TASK (see `allinone-bench tasks`) or --resume RUN_DIR")

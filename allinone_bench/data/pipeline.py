@@ -1,81 +1,30 @@
 """From a :class:`VideoRef` to a model-ready clip: probe, sample indices, decode just those, transform.
 
-:class:`VideoProtocol` holds every setting that changes the pixels a model sees; it is recorded in
-``results.json`` (``to_dict``) so a number can always be traced to its input protocol. The defaults are the
-official evaluation protocol: 3 frames, segment-midpoint sampling, decord decode squashed to 512x512, short side
-268, center crop 224, ImageNet normalisation.
+:class:`VideoProtocol` (:mod:`allinone_bench.data.protocol`, re-exported here) holds every setting that changes
+the pixels a model sees, with the official defaults; it is recorded in ``results.json`` (``to_dict``) so a
+number can always be traced to its input protocol.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
-from allinone_bench.data.sampling import SAMPLERS, sample_indices
-from allinone_bench.data.transforms import NORMALIZATIONS, Compose, build_clip_transform
+from allinone_bench.data.protocol import VideoProtocol
+from allinone_bench.data.sampling import sample_indices
+from allinone_bench.data.transforms import Compose, build_clip_transform
 from allinone_bench.data.types import VideoRef
-from allinone_bench.data.video import AUTO, GIF_SUFFIXES, VideoInfo, read_sampled
-from allinone_bench.errors import ConfigError, DataError
+from allinone_bench.data.video import GIF_SUFFIXES, VideoInfo, read_sampled
+from allinone_bench.errors import DataError
 
-VIDEO_BACKENDS = (AUTO, "decord", "pyav")
+__all__ = ["ClipLoader", "LoadedClip", "VideoProtocol"]
+
 # Kinds decoded through the protocol's decode_size squash. The official code squashes mp4/avi to 512x512 in
 # decord but reads GIFs (imageio) and frame folders at native resolution, so those keep their aspect ratio.
 SQUASHED_KINDS = frozenset({"video"})
-
-
-def _positive_int(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"video protocol: {name} must be a positive integer, got {value!r}")
-
-
-@dataclass(frozen=True)
-class VideoProtocol:
-    """How clips are read. Fields: ``num_frames`` sampled per clip; ``sampling`` (``uniform`` | ``rand``);
-    ``decode_size`` square squash at decode (``None`` keeps native size); ``resize`` short side; ``crop`` side;
-    ``normalize`` (``imagenet`` | ``kinetics``); ``backend`` (``auto`` | ``decord`` | ``pyav``)."""
-
-    num_frames: int = 3
-    sampling: str = "uniform"
-    decode_size: int | None = 512
-    resize: int = 268
-    crop: int = 224
-    normalize: str = "imagenet"
-    backend: str = "auto"
-
-    def __post_init__(self) -> None:
-        _positive_int("num_frames", self.num_frames)
-        _positive_int("resize", self.resize)
-        _positive_int("crop", self.crop)
-        if self.decode_size is not None:
-            _positive_int("decode_size", self.decode_size)
-        if self.sampling not in SAMPLERS:
-            raise ConfigError(f"video protocol: sampling must be one of {sorted(SAMPLERS)}, got {self.sampling!r}")
-        if self.normalize not in NORMALIZATIONS:
-            raise ConfigError(
-                f"video protocol: normalize must be one of {sorted(NORMALIZATIONS)}, got {self.normalize!r}"
-            )
-        if self.backend not in VIDEO_BACKENDS:
-            raise ConfigError(f"video protocol: backend must be one of {list(VIDEO_BACKENDS)}, got {self.backend!r}")
-        if self.crop > self.resize:
-            raise ConfigError(f"video protocol: crop ({self.crop}) cannot exceed resize ({self.resize})")
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict for results files."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> VideoProtocol:
-        """Build from a task YAML mapping; unknown keys are an error (a typo must not fall back to a default)."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"video protocol: unknown key(s) {unknown}; expected some of {sorted(known)}")
-        return cls(**dict(data))
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import torch
 import torchvision.transforms.v2.functional as TF
 from torchvision.transforms import InterpolationMode
 
+from allinone_bench.data.protocol import OFFICIAL_CROP, OFFICIAL_RESIZE
 from allinone_bench.errors import ConfigError
 
 NORMALIZATIONS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
@@ -168,7 +169,7 @@ class Compose(ClipTransform):
 
 
 def build_clip_transform(
-    *, resize: int = 268, crop: int = 224, normalize: str = "imagenet", train: bool = False
+    *, resize: int = OFFICIAL_RESIZE, crop: int = OFFICIAL_CROP, normalize: str = "imagenet", train: bool = False
 ) -> Compose:
     """The official pipeline from decoded uint8 frames ``(T, H, W, 3)`` to a float clip ``(T, 3, crop, crop)``:
     short-side resize, center (eval) or random (train) crop, /255, named normalisation."""

@@ -182,7 +182,7 @@ _RESUMABLE_KEYS = frozenset({"description", "finetune.num_workers", "eval.num_wo
 
 def _differing_keys(saved: TaskConfig, saved_launch: _Launch, cfg: TaskConfig, launch: _Launch) -> list[str]:
     """Dotted config keys (and launch options) on which a saved run and a new request disagree."""
-    from allinone_bench.tasks.config import flatten
+    from allinone_bench.tasks.includes import flatten
 
     old, new = flatten(saved.to_dict()), flatten(cfg.to_dict())
     keys = sorted(k for k in set(old) | set(new) if k not in _RESUMABLE_KEYS and old.get(k) != new.get(k))
@@ -198,7 +198,6 @@ def _load_saved(run_dir: RunDir) -> TaskConfig:
         raise ConfigError(f"{run_dir.config}: not a task configuration")
     cfg = validate(raw, where=f"{run_dir.config}:", name=raw.get("name"))
     cfg.source = run_dir.config
-    cfg.is_synthetic = False
     return cfg
 
 

@@ -33,6 +33,7 @@ from torch import Tensor
 from allinone_bench.errors import CheckpointError, ConfigError
 from allinone_bench.model.allinone import TASK_HEAD_PREFIXES, AllInOne
 from allinone_bench.model.config import AllInOneConfig
+from allinone_bench.model.heads import classifier_output_key
 from allinone_bench.model.hub import ResolvedCheckpoint, resolve_checkpoint, sha256_file
 
 __all__ = [
@@ -326,8 +327,9 @@ def infer_config(state_dict: Mapping[str, Tensor], **overrides: Any) -> AllInOne
     }
     if TEMPORAL_KEY in sd:
         values["num_frames"] = int(sd[TEMPORAL_KEY].shape[1])
-    if "vqa_classifier.4.weight" in sd:
-        values["qa_labels"] = int(sd["vqa_classifier.4.weight"].shape[0])
+    qa_key = classifier_output_key("vqa_classifier")
+    if qa_key in sd:
+        values["qa_labels"] = int(sd[qa_key].shape[0])
     if "mc_vqa_classifier.1.weight" in sd:
         values["mc_head"] = True
     if "txt_proj.weight" in sd:

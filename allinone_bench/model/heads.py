@@ -57,6 +57,15 @@ class MLMHead(nn.Module):
         return self.decoder(self.transform(text_feats)) + self.bias
 
 
+# Index of the final Linear in both classifier heads below: its weight's rows are the classes.
+CLASSIFIER_OUTPUT_INDEX = 4
+
+
+def classifier_output_key(head: str) -> str:
+    """State-dict key of a classifier head's final Linear weight (e.g. ``vqa_classifier.4.weight``)."""
+    return f"{head}.{CLASSIFIER_OUTPUT_INDEX}.weight"
+
+
 def open_qa_classifier(dim: int, num_labels: int) -> nn.Sequential:
     """``vqa_classifier``: Dropout(0.5), Linear(D, D/2), LayerNorm(D/2, eps 1e-5), GELU, Linear(D/2, N)."""
     return nn.Sequential(

@@ -12,8 +12,8 @@ from typing import Any
 
 _EXPORTS: dict[str, str] = {
     "EvalContext": "base", "LossOutput": "base", "PerSampleKind": "base", "TaskKind": "base",
-    "get_kind": "base", "list_kinds": "base", "register_kind": "base",
-    "TaskConfig": "config", "load_task_config": "config", "parse_set_args": "config",
+    "get_kind": "kinds", "list_kinds": "kinds", "register_kind": "kinds",
+    "TaskConfig": "config", "load_task_config": "loader", "parse_set_args": "overrides",
     "describe_tasks": "registry", "list_tasks": "registry", "load_task": "registry", "task_path": "registry",
 }
 

@@ -24,9 +24,8 @@ Life of a run, as the engine calls a kind ``K`` (``K = get_kind(cfg.kind)(cfg, t
 
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -37,10 +36,14 @@ import torch
 
 from allinone_bench.errors import ConfigError, DataError
 from allinone_bench.tasks.config import NoOptions, SplitRole, TaskConfig
+from allinone_bench.tasks.kinds import get_kind, list_kinds, register_kind
 
 if TYPE_CHECKING:
     from allinone_bench.data.types import DatasetSplit as _DatasetSplit
     from allinone_bench.tasks.batching import EpochDataset
+
+__all__ = ["Batch", "EvalContext", "LossOutput", "PerSampleKind", "Record", "TaskKind", "get_kind",
+           "list_kinds", "register_kind"]
 
 T = TypeVar("T")
 Batch = dict[str, Any]
@@ -271,59 +274,3 @@ class PerSampleKind(TaskKind):
             rec.setdefault("id", sample.id)
             records.append(rec)
         return records
-
-
-# ------------------------------------------------------------------------------------------------ registry
-
-_KINDS: dict[str, type[TaskKind]] = {}
-
-# Built-in kinds are imported on first use, so one kind's missing optional dependency never breaks another.
-_BUILTIN_MODULES: dict[str, str] = {
-    "retrieval": "allinone_bench.tasks.retrieval",
-    "open_qa": "allinone_bench.tasks.open_qa",
-    "mc_qa": "allinone_bench.tasks.mc_qa",
-    "multiple_choice": "allinone_bench.tasks.multiple_choice",
-    "captioning": "allinone_bench.tasks.captioning",
-    "linear_probe": "allinone_bench.tasks.linear_probe",
-}
-
-K = TypeVar("K", bound=type[TaskKind])
-
-
-def register_kind(cls: K) -> K:
-    """Class decorator: make ``cls`` available as ``kind: <cls.name>`` in task YAMLs."""
-    if not cls.name:
-        raise TypeError(f"{cls.__name__} must set a non-empty `name`")
-    existing = _KINDS.get(cls.name)
-    if existing is not None and existing is not cls and existing.__qualname__ != cls.__qualname__:
-        raise TypeError(f"task kind {cls.name!r} already registered by {existing.__module__}.{existing.__qualname__}")
-    _KINDS[cls.name] = cls
-    return cls
-
-
-def get_kind(name: str, *, where: str = "kind") -> type[TaskKind]:
-    """The kind class registered as ``name`` (importing the built-in module on demand)."""
-    if name not in _KINDS and name in _BUILTIN_MODULES:
-        try:
-            importlib.import_module(_BUILTIN_MODULES[name])
-        except ModuleNotFoundError as err:
-            if err.name != _BUILTIN_MODULES[name]:
-                raise
-            raise ConfigError(f"{where}: task kind {name!r} is not available in this installation") from err
-    if name not in _KINDS:
-        raise ConfigError(f"{where}: unknown task kind {name!r} (known: {', '.join(list_kinds())})")
-    return _KINDS[name]
-
-
-def list_kinds() -> list[str]:
-    """Names of all known kinds (registered or built-in)."""
-    return sorted(set(_KINDS) | set(_BUILTIN_MODULES))
-
-
-def iter_kinds() -> Iterator[type[TaskKind]]:
-    """Import and yield every available kind class."""
-    for name in list_kinds():
-        try:
-            yield get_kind(name)
-        except ConfigError:
-            continue

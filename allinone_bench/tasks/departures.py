@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from allinone_bench.tasks.config import TaskConfig, flatten
+from allinone_bench.tasks.config import TaskConfig
+from allinone_bench.tasks.includes import flatten
 
 
 @dataclass(frozen=True)

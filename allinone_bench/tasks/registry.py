@@ -18,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from allinone_bench.errors import ConfigError
 from allinone_bench.paths import tasks_dir
-from allinone_bench.tasks.config import TaskConfig, load_task_config, read_yaml_with_includes
+from allinone_bench.tasks.config import TaskConfig
+from allinone_bench.tasks.includes import read_yaml_with_includes
+from allinone_bench.tasks.loader import load_task_config
 
 
 def task_files(directory: Path | None = None) -> dict[str, Path]:

@@ -35,7 +35,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
+
+from pydantic import AfterValidator, ValidationError, create_model
 
 from allinone_bench.data.types import DatasetSplit, VideoRef
 from allinone_bench.errors import AnnotationError, ConfigError
@@ -77,38 +79,50 @@ class Option:
     """One adapter option (set from a task YAML's ``dataset.options``, ``--set dataset.options.KEY=...`` or
     ``data check -o KEY=VALUE``).
 
-    String values (from the command line) are coerced to the type of ``default`` when that is a bool, int
-    or float; ``choices`` restricts the allowed values.
+    The value is validated by pydantic (lax, so command-line strings become the type of ``default`` when that
+    is a bool, int or float); ``choices`` restricts the allowed values.
     """
 
     default: Any
     choices: tuple[Any, ...] | None = None
     help: str = ""
 
-    def coerce(self, adapter: str, key: str, value: Any) -> Any:
-        if isinstance(value, str) and not isinstance(self.default, str) and self.default is not None:
-            value = _coerce_str(adapter, key, value, type(self.default))
-        if self.choices is not None and value not in self.choices:
-            raise ConfigError(
-                f"dataset {adapter!r}: option {key}={value!r} is not one of {', '.join(map(repr, self.choices))}"
-            )
-        return value
+    def annotation(self) -> Any:
+        """The pydantic annotation of this option's values."""
+        typed = type(self.default) if isinstance(self.default, (bool, int, float)) else Any
+        if self.choices is None:
+            return typed
+        choices = self.choices
+
+        def _among(value: Any) -> Any:
+            if value not in choices:
+                raise ValueError(f"is not one of {', '.join(map(repr, choices))}")
+            return value
+
+        return Annotated[typed, AfterValidator(_among)]
 
 
-def _coerce_str(adapter: str, key: str, value: str, kind: type) -> Any:
+_TYPE_NAMES = {"int_parsing": "int", "int_type": "int", "int_from_float": "int", "float_parsing": "float",
+               "float_type": "float", "bool_parsing": "bool", "bool_type": "bool"}
+
+
+def validate_options(adapter: str, specs: Mapping[str, Option], options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` checked against ``specs`` and completed with the defaults (one-line errors)."""
+    unknown = sorted(set(options) - set(specs))
+    if unknown:
+        known = ", ".join(sorted(specs)) or "none"
+        raise ConfigError(f"dataset {adapter!r}: unknown option {unknown[0]!r} (known options: {known})")
+    model = create_model(f"{adapter}_options", **{k: (spec.annotation(), spec.default) for k, spec in specs.items()})
     try:
-        if kind is bool:
-            lowered = value.strip().lower()
-            if lowered in {"true", "1", "yes", "on"}:
-                return True
-            if lowered in {"false", "0", "no", "off"}:
-                return False
-            raise ValueError(value)
-        if kind in (int, float):
-            return kind(value)
-    except ValueError:
-        raise ConfigError(f"dataset {adapter!r}: option {key}={value!r} is not a valid {kind.__name__}") from None
-    return value
+        return dict(model.model_validate(dict(options)))
+    except ValidationError as err:
+        first = err.errors()[0]
+        key, value = first["loc"][0], first.get("input")
+        if first["type"] in _TYPE_NAMES:
+            reason = f"is not a valid {_TYPE_NAMES[first['type']]}"
+        else:
+            reason = str(first.get("ctx", {}).get("error", first["msg"]))
+        raise ConfigError(f"dataset {adapter!r}: option {key}={value!r} {reason}") from None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -138,16 +152,7 @@ class DatasetAdapter(ABC):
     def __init__(self, data_root: Path | str, **options: Any) -> None:
         self.data_root = Path(data_root).expanduser()
         self.root = self._resolve_root(self.data_root)
-        unknown = sorted(set(options) - set(self.option_specs))
-        if unknown:
-            known = ", ".join(sorted(self.option_specs)) or "none"
-            raise ConfigError(
-                f"dataset {self.name!r}: unknown option {unknown[0]!r} (known options: {known})"
-            )
-        self.options: dict[str, Any] = {
-            key: spec.coerce(self.name, key, options.get(key, spec.default))
-            for key, spec in self.option_specs.items()
-        }
+        self.options: dict[str, Any] = validate_options(self.name, self.option_specs, options)
 
     @classmethod
     def _resolve_root(cls, data_root: Path) -> Path:
