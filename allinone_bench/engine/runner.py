@@ -202,13 +202,14 @@ def model_arch_kwargs(cfg: TaskConfig) -> dict[str, Any]:
     return kwargs
 
 
-def _fingerprint(cfg: TaskConfig, checkpoint_sha: str | None) -> str:
-    """What evaluation results depend on (loader worker counts excluded)."""
+def _fingerprint(cfg: TaskConfig, checkpoint_sha: str | None, precision: str = "fp32") -> str:
+    """What evaluation results depend on (loader worker counts excluded; the resolved precision included)."""
     data = cfg.to_dict()
     data["finetune"].pop("num_workers", None)
     data["eval"].pop("num_workers", None)
     data.pop("description", None)
     data["_checkpoint_sha256"] = checkpoint_sha
+    data["_precision"] = precision
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -347,8 +348,9 @@ def run_task(opts: RunOptions) -> RunResult:
     model.to(device)
     model.eval()
     ckpt_sha = getattr(load_report, "sha256", None)
-    fingerprint = _fingerprint(cfg, ckpt_sha)
     eval_precision = resolve_precision(cfg.eval.precision, device)
+    finetune_precision = resolve_precision(cfg.finetune.precision, device) if finetune else None
+    fingerprint = _fingerprint(cfg, ckpt_sha, eval_precision.name)
 
     def evaluator(tag: str) -> Evaluator:
         return Evaluator(config=cfg, device=device, precision=eval_precision, tag=tag, seed=cfg.seed,
@@ -378,7 +380,7 @@ def run_task(opts: RunOptions) -> RunResult:
             return kind.compute_metrics(kind.evaluate(m, sel_split, ev), sel_split)
 
         trainer = Trainer(kind=kind, model=model, config=cfg, device=device,
-                          precision=resolve_precision(cfg.finetune.precision, device), seed=cfg.seed,
+                          precision=finetune_precision, seed=cfg.seed,
                           run_dir=run_dir, validate=validate_fn, callbacks=opts.callbacks, console=console)
         t_ft = time.monotonic()
         state = trainer.fit(train_split)
@@ -426,6 +428,8 @@ def run_task(opts: RunOptions) -> RunResult:
             timing=Timing(started=started_wall.isoformat(), finished=datetime.now(timezone.utc).isoformat(),
                           total_s=time.monotonic() - t0, finetune_s=finetune_s, eval_s=eval_s),
             history=history, zero_shot=zero_shot, finetuned=finetune, warnings=warnings, run_dir=run_dir,
+            precision={"eval": eval_precision.to_dict(),
+                       "finetune": finetune_precision.to_dict() if finetune_precision else None},
         )
         write_results(results_path, results)
     dist.barrier()
@@ -438,7 +442,8 @@ def _build_results(*, cfg: TaskConfig, kind: TaskKind, launch: _Launch, model: A
                    test_split: Any, total: int,
                    skipped: int, flops: FlopsInfo | None, selection: SelectionInfo, data_root: Path,
                    synthetic: bool, train_split: Any, timing: Timing, history: list[dict[str, Any]],
-                   zero_shot: bool, finetuned: bool, warnings: list[str], run_dir: RunDir) -> Results:
+                   zero_shot: bool, finetuned: bool, warnings: list[str], run_dir: RunDir,
+                   precision: dict[str, Any]) -> Results:
     extra = dict(kind.protocol_summary())
     scoring = extra.pop("scoring", None)
     video = cfg.protocol.video
@@ -488,6 +493,7 @@ def _build_results(*, cfg: TaskConfig, kind: TaskKind, launch: _Launch, model: A
         config=run_dir.config.name,
         checkpoint_dir=run_dir.model_dir.name if finetuned else None,
         warnings=warnings,
+        precision=precision,
     )
 
 

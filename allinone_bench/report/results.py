@@ -145,6 +145,7 @@ class Results:
     config: str = "config.yaml"
     checkpoint_dir: str | None = None
     warnings: list[str] = field(default_factory=list)
+    precision: dict[str, Any] = field(default_factory=dict)  # {"eval": {name, device, reason}, "finetune": ...}
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:

@@ -146,7 +146,7 @@ class FinetuneSettings:
     ``batch_size`` is the global batch; gradient accumulation = batch_size // (per_device_batch_size x world).
     Parameters whose name contains one of ``head_param_patterns`` get ``lr x head_lr_mult`` (10 for QA heads).
     ``warmup``: a fraction of the total optimizer steps. ``max_steps`` caps the run (smoke tests, None = off).
-    ``precision``: ``auto`` = bf16 autocast on CUDA when supported, else fp16 with GradScaler; fp32 on CPU.
+    ``precision``: ``auto`` = bf16 autocast where native (CUDA, CPU AVX512-BF16/AMX), fp16 on older GPUs, else fp32.
     """
 
     epochs: int = 10
