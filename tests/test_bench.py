@@ -53,7 +53,7 @@ def test_rolling_attention_against_flatten() -> None:
     assert roll.figures["attention_gmacs"] == none.figures["attention_gmacs"] < flat.figures["attention_gmacs"]
     # 2 T (Lt+Lv)^2 D against 2 (Lt + T Lv)^2 D with Lt 40, Lv 197: 3 * 237^2 / 631^2 = 0.423, not 1/3
     assert abs(roll.figures["attention_vs_flatten"] - 3 * 237**2 / 631**2) < 1e-3
-    assert roll.figures["one_third_holds"] is False
+    assert roll.figures["paper_claim_holds"] is False and roll.figures["paper_1_over_T"] == 0.333
 
 
 def test_bench_retrieval_cli_counts_forwards(tmp_path: Path, capsys) -> None:  # noqa: ANN001
