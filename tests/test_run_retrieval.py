@@ -21,7 +21,7 @@ from allinone_bench.engine.precision import resolve_precision
 from allinone_bench.engine.runner import model_arch_kwargs
 from allinone_bench.engine.synthetic import ensure_synthetic
 from allinone_bench.errors import ConfigError
-from allinone_bench.model import build_model
+from allinone_bench.model import build_model, save_pretrained
 from allinone_bench.report.results import read_results
 from allinone_bench.tasks import get_kind, load_task
 
@@ -57,7 +57,11 @@ def test_default_synthetic_run_learns_and_writes_results(tmp_path: Path, one_thr
     assert data["selection_split"]["split"] == "val" and not data["selection_split"]["uses_test"]
     # the adapter's resolved options (defaults included) say which files played train/val/test
     assert data["data"]["options"]["cut"] == "jsfusion" and data["data"]["options"]["val_source"] == "holdout"
-    assert data["flops"] is None or data["flops"]["unit"] in ("MACs", "FLOPs")
+    # FLOPs of the model that ran (tiny synthetic Ti: 3 frames of 32x32, 16 text tokens), counted, never None
+    flops = data["flops"]
+    assert flops is not None and flops["unit"] == "MACs" and flops["value"] == flops["macs"] > 0
+    assert flops["flops"] == 2 * flops["macs"]
+    assert flops["input_shape"]["video"] == [1, 3, 3, 32, 32] and flops["input_shape"]["text"] == [1, 16]
     run_dir = path.parent
     lines = (run_dir / data["predictions"]).read_text().splitlines()
     assert len(lines) == data["n_samples"]["evaluated"] == n
@@ -150,7 +154,7 @@ def test_zero_shot_dual_needs_projection_heads(tmp_path: Path) -> None:
     cfg = load_task("msrvtt_retrieval", synthetic=True)
     torch.manual_seed(0)
     pretrained = build_model(cfg.model.variant, **model_arch_kwargs(cfg))  # like a released ckpt: no txt_proj
-    ckpt = pretrained.save_pretrained(tmp_path / "ckpt")
+    ckpt = save_pretrained(pretrained, tmp_path / "ckpt")
     opts = dict(task="msrvtt_retrieval", checkpoint=str(ckpt), zero_shot=True, output_dir=tmp_path / "runs",
                 count_flops=False)
     with pytest.raises(ConfigError, match="options.scoring=cross"):

@@ -9,6 +9,8 @@
 The choice moves numbers (bf16 keeps 8 mantissa bits), so the resolved name is written into results.json, and
 ``tests/test_precision.py`` measures agreement of bf16 with fp32 on synthetic tasks. ``fp16`` (the official
 training precision) stays available on CUDA.
+``auto_fp16`` is the official code's choice (Lightning ``precision=16``: fp16 AMP with loss scaling) on CUDA,
+and fp32 on CPU, so the official preset runs everywhere.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import torch
 
 from allinone_bench.errors import ConfigError
 
-PrecisionName = Literal["auto", "bf16", "fp16", "fp32"]
+PrecisionName = Literal["auto", "auto_fp16", "bf16", "fp16", "fp32"]
 #: /proc/cpuinfo flags that mean native bf16 arithmetic (dot products) on x86.
 NATIVE_BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 
@@ -90,15 +92,15 @@ def _cuda_native_bf16(device: torch.device) -> bool:
 
 def resolve_precision(requested: PrecisionName, device: torch.device) -> Precision:
     """Pick the concrete precision for ``device``."""
-    if requested == "auto":
+    if requested in ("auto", "auto_fp16"):
         if device.type == "cuda":
-            if _cuda_native_bf16(device):
+            if requested == "auto" and _cuda_native_bf16(device):
                 return Precision("bf16", "cuda", "auto: GPU supports bf16")
-            return Precision("fp16", "cuda", "auto: GPU without bf16, fp16 + GradScaler")
-        if device.type == "cpu":
+            return Precision("fp16", "cuda", f"{requested}: fp16 + GradScaler")
+        if device.type == "cpu" and requested == "auto":
             native, why = cpu_native_bf16()
             return Precision("bf16" if native else "fp32", "cpu", f"auto: {why}")
-        return Precision("fp32", device.type, f"auto: no native low precision known for {device.type}")
+        return Precision("fp32", device.type, f"{requested}: no native low precision used on {device.type}")
     if requested == "fp16" and device.type != "cuda":
         raise ConfigError(
             f"precision fp16 needs a CUDA device (GradScaler); this run is on {device.type}: use bf16 or fp32"
