@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from allinone_bench.engine.progress import DEFAULT_INTERVAL_S
 from allinone_bench.errors import ConfigError
 
 console = Console()
@@ -36,10 +37,15 @@ def run(
     resume: Annotated[Path | None, typer.Option("--resume", help="Continue an interrupted run directory.")] = None,
     run_id: Annotated[str | None, typer.Option("--run-id", help="Run directory name (existing: resumes).")] = None,
     device: Annotated[str | None, typer.Option("--device", help="cpu | cuda | cuda:N (default: best).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars or progress lines.")] = False,
+    log_interval: Annotated[float, typer.Option("--log-interval", min=0.001, help="Seconds between progress lines "
+                                                "when the output is not a terminal (also at each 10%).")]
+    = DEFAULT_INTERVAL_S,
 ) -> None:
     """Finetune (or zero-shot) and evaluate TASK; write OUTPUT/TASK/RUN_ID/results.json and print the metrics."""
     from allinone_bench.engine import RunOptions, run_task
     from allinone_bench.engine.dist import destroy_distributed, is_main_process
+    from allinone_bench.engine.progress import configured
     from allinone_bench.tasks.config import parse_set_args
 
     if task is None and resume is None:
@@ -54,7 +60,8 @@ def run(
         device=device, console=err_console,
     )
     try:
-        result = run_task(opts)
+        with configured(quiet=quiet, interval_s=log_interval):
+            result = run_task(opts)
     finally:
         destroy_distributed()
     if is_main_process() and result.results is not None:
