@@ -23,12 +23,16 @@ SCHEMA_VERSION = 1
 
 @dataclass
 class SampleCounts:
-    """``total`` samples in the evaluated split, ``evaluated`` scored, ``skipped`` left out (with reasons)."""
+    """``total`` samples in the evaluated split, ``evaluated`` scored, ``skipped`` left out (with reasons).
+    ``limit``: ``run --limit N`` cut every split to N samples (first N by id, or a sample drawn with
+    ``limit_seed``); None for a full run."""
 
     total: int
     evaluated: int
     skipped: int = 0
     skipped_reasons: dict[str, int] = field(default_factory=dict)
+    limit: int | None = None
+    limit_seed: int | None = None
 
 
 @dataclass

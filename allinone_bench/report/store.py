@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from allinone_bench.errors import BenchError
+from allinone_bench.report.display import paper_model_name
 
 RESULTS_FILENAME = "results.json"
 
@@ -36,11 +37,13 @@ _DATE_KEYS: tuple[str, ...] = ("date", "finished", "finished_at", "end_time", "e
 
 @dataclass(frozen=True)
 class NSamples:
-    """How many samples the split has, how many were scored, how many were skipped (e.g. undecodable)."""
+    """How many samples the split has, how many were scored, how many were skipped (e.g. undecodable);
+    ``limit``: the run was cut to that many samples per split (``run --limit``), None for a full run."""
 
     total: int | None = None
     evaluated: int | None = None
     skipped: int | None = None
+    limit: int | None = None
 
 
 @dataclass(frozen=True)
@@ -55,11 +58,8 @@ class ModelInfo:
 
     @property
     def label(self) -> str:
-        """Paper-style model name, e.g. ``All-in-one-B`` for variant ``b``."""
-        if not self.variant:
-            return "All-in-one-?"
-        pretty = {"ti": "Ti", "s": "S", "b": "B", "b+": "B+"}.get(self.variant.lower(), self.variant)
-        return f"All-in-one-{pretty}"
+        """Paper-style model name, e.g. ``All-in-one-B`` for variant ``b`` (``B+`` for a baseplus checkpoint)."""
+        return paper_model_name(self.variant, self.checkpoint)
 
 
 @dataclass(frozen=True)
@@ -162,6 +162,11 @@ class RunRecord:
         for part in rest.split(".") if rest else ():
             value = value.get(part) if isinstance(value, Mapping) else None
         return value
+
+    @property
+    def limited(self) -> bool:
+        """Whether the run evaluated a ``--limit`` subset (a smoke run, not comparable to full runs)."""
+        return self.n_samples.limit is not None
 
     @property
     def synthetic(self) -> bool:
@@ -277,7 +282,8 @@ def parse_results(raw: Any, path: Path) -> RunRecord:
         metrics[str(name)] = float(value)
 
     ns = _mapping(path, "n_samples", raw.get("n_samples"))
-    n_samples = NSamples(*(_opt_int(path, f"n_samples.{k}", ns.get(k)) for k in ("total", "evaluated", "skipped")))
+    n_samples = NSamples(*(_opt_int(path, f"n_samples.{k}", ns.get(k))
+                           for k in ("total", "evaluated", "skipped", "limit")))
 
     model_raw = _mapping(path, "model", raw.get("model"))
     model = ModelInfo(
