@@ -39,6 +39,7 @@ def test_counts_are_integers_and_metrics_carry_units() -> None:
         "%", "rank", "%", "%", "%", "x100", "%"]
     assert metric_with_unit("acc", 29.1667) == "29.17%" and metric_with_unit("t2v_MnR", 4.0) == "4.00 rank"
     assert metric_with_unit("n", 48.0) == "48" and format_metric("acc", float("nan")) == "n/a"
+    assert format_metric("probe_C", 0.001) == "0.001" and metric_unit("probe_C") == ""
 
 
 def test_notices_print_once_and_route_library_warnings() -> None:

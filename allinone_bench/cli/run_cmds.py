@@ -104,7 +104,7 @@ def print_results(results: object, path: Path) -> None:
         f"patch permutation {p.patch_permutation}; data: {results.data.root}; "
         f"checkpoint: {results.model.checkpoint or 'none (random init)'}; "
         f"samples {n.evaluated}/{n.total}{limited}",
-        highlight=False,
+        highlight=False, soft_wrap=True,
     )
     if results.selection_split.uses_test:
         console.print(f"[yellow]model selected on the test split (official protocol): "

@@ -54,12 +54,14 @@ def metric_unit(name: str) -> str:
 
 
 def format_metric(name: str, value: float | None, digits: int = 2) -> str:
-    """The value as printed: counts as integers, everything else with ``digits`` decimals; ``n/a`` for NaN."""
+    """The value as printed: counts as integers, metrics with a unit with ``digits`` decimals, unitless numbers
+    (e.g. the probe's regularisation ``probe_C = 0.001``) with 4 significant digits; ``n/a`` for NaN."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
-    if metric_unit(name) == "count" and float(value).is_integer():
+    unit = metric_unit(name)
+    if unit == "count" and float(value).is_integer():
         return str(int(value))
-    return f"{value:.{digits}f}"
+    return f"{value:.4g}" if unit == "" else f"{value:.{digits}f}"
 
 
 def metric_with_unit(name: str, value: float | None, std: float | None = None) -> str:
