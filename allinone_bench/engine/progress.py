@@ -132,7 +132,7 @@ class LoggedProgress(Progress):
         rate = task.completed / elapsed if elapsed > 0 else None
         done = f"{int(task.completed)}"
         if task.total:
-            done += f"/{int(task.total)} {unit} ({100.0 * task.completed / task.total:.0f}%)"
+            done += f"/{int(task.total)} {unit} ({int(100 * task.completed / task.total)}%)"  # 99.6% is not 100%
             eta = (task.total - task.completed) / rate if rate else None
         else:
             done += f" {unit}"
