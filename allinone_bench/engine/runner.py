@@ -33,6 +33,7 @@ from allinone_bench.engine.seed import seed_everything
 from allinone_bench.engine.synthetic import ensure_synthetic
 from allinone_bench.engine.trainer import Callback, Trainer
 from allinone_bench.errors import BenchError, ConfigError
+from allinone_bench.report.display import paper_model_name
 from allinone_bench.report.results import (
     DataInfo,
     FlopsInfo,
@@ -145,7 +146,7 @@ def _checkpoint_architecture(cfg: TaskConfig, overrides: dict[str, Any]) -> dict
     return fitted
 
 
-def _resolve_run(opts: RunOptions, console: Console) -> tuple[TaskConfig, RunDir, _Launch, bool]:
+def _resolve_run(opts: RunOptions, note: Callable[[str], None]) -> tuple[TaskConfig, RunDir, _Launch, bool]:
     """Config, run directory and launch options; the last value says whether an existing run is resumed."""
     if opts.resume is not None:
         run_dir = RunDir(Path(opts.resume))
@@ -158,17 +159,17 @@ def _resolve_run(opts: RunOptions, console: Console) -> tuple[TaskConfig, RunDir
         fitted = _checkpoint_architecture(cfg, overrides)
         if fitted != overrides:
             if fitted.get("model.variant") != cfg.model.variant:
-                console.print(f"[yellow]--checkpoint {cfg.model.checkpoint} holds an All-in-One-"
-                              f"{fitted['model.variant'].upper()}: using variant {fitted['model.variant']!r} "
-                              f"(the task's default is {cfg.model.variant!r})[/]")
+                note(f"--checkpoint {cfg.model.checkpoint} holds an "
+                     f"{paper_model_name(fitted['model.variant'], cfg.model.checkpoint)}: using variant "
+                     f"{fitted['model.variant']!r} (the task's default is {cfg.model.variant!r})")
             cfg = load_task(opts.task, synthetic=opts.data_root is None, overrides=fitted)
     run_id = dist.broadcast_object(opts.run_id or new_run_id())
     run_dir = RunDir(Path(opts.output_dir) / cfg.name / run_id)
     if run_dir.config.is_file() and run_dir.launch.is_file():
         saved = _load_saved(run_dir)
         if saved.to_dict() != cfg.to_dict():
-            console.print(f"[yellow]run {run_id} exists with another configuration; resuming it with its saved "
-                          "config.yaml (use a new --run-id for a new run)[/]")
+            note(f"run {run_id} exists with another configuration; resuming it with its saved config.yaml "
+                 "(use a new --run-id for a new run)")
         return saved, run_dir, _Launch.read(run_dir.launch), True
     launch = _Launch(task=cfg.name, data_root=str(opts.data_root) if opts.data_root else None,
                      zero_shot=opts.zero_shot, run_id=run_id, limit=opts.limit, limit_seed=opts.limit_seed)
@@ -314,8 +315,8 @@ def _run_task(opts: RunOptions, notices: Notices) -> RunResult:
     started_wall, t0 = datetime.now(timezone.utc), time.monotonic()
     device = dist.select_device(opts.device)
     dist.init_distributed(device)
-    cfg, run_dir, launch, resumed = _resolve_run(opts, console)
     note, warnings = notices.note, notices.messages
+    cfg, run_dir, launch, resumed = _resolve_run(opts, note)
 
     if resumed and dist.is_main_process():
         console.print(f"resuming run {run_dir.path}")
