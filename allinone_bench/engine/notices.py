@@ -37,8 +37,8 @@ class Notices:
 
     @contextmanager
     def capture(self) -> Iterator[Notices]:
-        """Route Python warnings raised inside the block to :meth:`note` (every occurrence reaches the hook;
-        repeats are dropped there), then restore the caller's warning state."""
+        """Route the Python warnings that the active filters let through (Python's defaults, ``-W``,
+        ``PYTHONWARNINGS``) inside the block to :meth:`note`, then restore the caller's warning state."""
 
         def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
                  file: Any = None, line: str | None = None) -> None:
@@ -46,9 +46,6 @@ class Notices:
             self.note(f"{LIBRARY_PREFIX} ({origin}, {category.__name__}): {str(message).strip()}")
 
         with warnings.catch_warnings():
-            warnings.simplefilter("always")
-            warnings.filterwarnings("ignore", category=DeprecationWarning)  # library-internal, not the user's
-            warnings.filterwarnings("ignore", category=PendingDeprecationWarning)
             warnings.showwarning = show
             yield self
 
