@@ -166,11 +166,12 @@ def _resolve_run(opts: RunOptions, note: Callable[[str], None]) -> tuple[TaskCon
     run_id = dist.broadcast_object(opts.run_id or new_run_id())
     run_dir = RunDir(Path(opts.output_dir) / cfg.name / run_id)
     if run_dir.config.is_file() and run_dir.launch.is_file():
-        saved = _load_saved(run_dir)
-        if saved.to_dict() != cfg.to_dict():
+        saved, saved_launch = _load_saved(run_dir), _Launch.read(run_dir.launch)
+        if saved.to_dict() != cfg.to_dict() or (saved_launch.limit, saved_launch.limit_seed) != (opts.limit,
+                                                                                                 opts.limit_seed):
             note(f"run {run_id} exists with another configuration; resuming it with its saved config.yaml "
-                 "(use a new --run-id for a new run)")
-        return saved, run_dir, _Launch.read(run_dir.launch), True
+                 "and launch options (use a new --run-id for a new run)")
+        return saved, run_dir, saved_launch, True
     launch = _Launch(task=cfg.name, data_root=str(opts.data_root) if opts.data_root else None,
                      zero_shot=opts.zero_shot, run_id=run_id, limit=opts.limit, limit_seed=opts.limit_seed)
     if dist.is_main_process():
