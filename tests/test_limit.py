@@ -78,9 +78,9 @@ def test_run_limit_evaluates_the_same_n_samples_and_table_leaves_it_out(tmp_path
     assert first["metrics"]["n_texts"] == 5 == first["metrics"]["n_videos"]
     assert "LIMITED to first 5 by id" in out and "--limit 5" in out
     assert any(w.startswith("--limit 5") for w in first["warnings"])
-    rerun, ids_r, _ = _run(tmp_path, "a", "--zero-shot")  # same --run-id without --limit: resumes as saved
-    assert ids_r == ids_a and rerun["n_samples"]["limit"] == 5
-    assert any("exists with another configuration" in w for w in rerun["warnings"])
+    rerun = CliRunner().invoke(_app(), ["run", "msrvtt_retrieval", "--output-dir", str(tmp_path / "runs"),
+                                        "--run-id", "a", "--zero-shot", "--quiet"])  # same run id, no --limit
+    assert isinstance(rerun.exception, ConfigError) and "--limit" in str(rerun.exception)
 
     seeded, ids_s, _ = _run(tmp_path, "s", "--zero-shot", "--limit", "5", "--limit-seed", "7")
     _, ids_s2, _ = _run(tmp_path, "s2", "--zero-shot", "--limit", "5", "--limit-seed", "7")
