@@ -8,7 +8,7 @@ tensors) wins over the task's default variant wherever the user did not set it.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from allinone_bench.engine import dist
 from allinone_bench.engine.rundir import RunDir, atomic_write_json, new_run_id
 from allinone_bench.engine.trainer import Callback
 from allinone_bench.errors import ConfigError
+from allinone_bench.report.display import paper_model_name
 from allinone_bench.tasks.config import TaskConfig, validate
 from allinone_bench.tasks.includes import flatten
 from allinone_bench.tasks.registry import load_task
@@ -44,6 +45,8 @@ class RunOptions:
     callbacks: Sequence[Callback] = ()
     console: Console | None = None
     count_flops: bool = True
+    limit: int | None = None  # --limit N: a deterministic subset of every split (engine.limit)
+    limit_seed: int | None = None
 
 
 @dataclass
@@ -54,6 +57,8 @@ class Launch:
     data_root: str | None
     zero_shot: bool
     run_id: str
+    limit: int | None = None
+    limit_seed: int | None = None
 
     @classmethod
     def read(cls, path: Path) -> Launch:
@@ -109,7 +114,7 @@ def _checkpoint_architecture(cfg: TaskConfig, overrides: dict[str, Any]) -> dict
     return fitted
 
 
-def resolve_config(opts: RunOptions, console: Console) -> ResolvedRun:
+def resolve_config(opts: RunOptions, note: Callable[[str], None]) -> ResolvedRun:
     """Stage 1: the validated config, the run directory and the launch options (new, or saved when resumed)."""
     if opts.resume is not None:
         run_dir = RunDir(Path(opts.resume))
@@ -122,14 +127,14 @@ def resolve_config(opts: RunOptions, console: Console) -> ResolvedRun:
         fitted = _checkpoint_architecture(cfg, overrides)
         if fitted != overrides:
             if fitted.get("model.variant") != cfg.model.variant:
-                console.print(f"[yellow]--checkpoint {cfg.model.checkpoint} holds an All-in-One-"
-                              f"{fitted['model.variant'].upper()}: using variant {fitted['model.variant']!r} "
-                              f"(the task's default is {cfg.model.variant!r})[/]")
+                note(f"--checkpoint {cfg.model.checkpoint} holds an "
+                     f"{paper_model_name(fitted['model.variant'], cfg.model.checkpoint)}: using variant "
+                     f"{fitted['model.variant']!r} (the task's default is {cfg.model.variant!r})")
             cfg = load_task(opts.task, synthetic=opts.data_root is None, overrides=fitted)
     run_id = dist.broadcast_object(opts.run_id or new_run_id())
     run_dir = RunDir(Path(opts.output_dir) / cfg.name / run_id)
     launch = Launch(task=cfg.name, data_root=str(opts.data_root) if opts.data_root else None,
-                     zero_shot=opts.zero_shot, run_id=run_id)
+                    zero_shot=opts.zero_shot, run_id=run_id, limit=opts.limit, limit_seed=opts.limit_seed)
     if run_dir.config.is_file() and run_dir.launch.is_file():
         saved, saved_launch = _load_saved(run_dir), Launch.read(run_dir.launch)
         differing = _differing_keys(saved, saved_launch, cfg, launch)
@@ -154,7 +159,7 @@ def _differing_keys(saved: TaskConfig, saved_launch: Launch, cfg: TaskConfig, la
     """Dotted config keys (and launch options) on which a saved run and a new request disagree."""
     old, new = flatten(saved.to_dict()), flatten(cfg.to_dict())
     keys = sorted(k for k in set(old) | set(new) if k not in _RESUMABLE_KEYS and old.get(k) != new.get(k))
-    for name in ("data_root", "zero_shot"):
+    for name in ("data_root", "zero_shot", "limit", "limit_seed"):
         if getattr(saved_launch, name) != getattr(launch, name):
             keys.append(f"--{name.replace('_', '-')}")
     return keys

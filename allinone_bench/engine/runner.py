@@ -25,6 +25,7 @@ from typing import Any
 from rich.console import Console
 
 from allinone_bench.engine import dist
+from allinone_bench.engine.notices import Notices
 from allinone_bench.engine.reporting import build_results, count_flops, write_outputs
 from allinone_bench.engine.resolve import Launch, ResolvedRun, RunOptions, resolve_config
 from allinone_bench.engine.seed import seed_everything
@@ -65,11 +66,18 @@ class RunResult:
 
 
 def run_task(opts: RunOptions) -> RunResult:
-    """Run one task end to end and write its results (see the module docstring)."""
-    ctx = RunContext(device=dist.select_device(opts.device), console=opts.console or Console(stderr=True))
+    """Run one task end to end and write its results (see the module docstring); warnings raised on the way
+    print once and go into results.json (:class:`Notices`)."""
+    notices = Notices(opts.console or Console(stderr=True))
+    with notices.capture():
+        return _run_task(opts, notices)
+
+
+def _run_task(opts: RunOptions, notices: Notices) -> RunResult:
     started_wall, t0 = datetime.now(timezone.utc), time.monotonic()
+    ctx = RunContext(device=dist.select_device(opts.device), notices=notices)
     dist.init_distributed(ctx.device)
-    run = resolve_config(opts, ctx.console)
+    run = resolve_config(opts, ctx.note)
     if run.resumed and dist.is_main_process():
         ctx.console.print(f"resuming run {run.run_dir.path}")
     flops, flops_warning = count_flops(run.cfg) if opts.count_flops else (None, "flops not computed (disabled)")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,8 +18,10 @@ from rich.console import Console
 
 from allinone_bench.engine import dist
 from allinone_bench.engine.evaluator import Evaluator
+from allinone_bench.engine.limit import describe_limit, limit_split
+from allinone_bench.engine.notices import Notices
 from allinone_bench.engine.precision import Precision, resolve_precision
-from allinone_bench.engine.resolve import ResolvedRun
+from allinone_bench.engine.resolve import Launch, ResolvedRun
 from allinone_bench.engine.seed import seed_everything
 from allinone_bench.engine.synthetic import ensure_synthetic
 from allinone_bench.engine.trainer import Callback, Trainer
@@ -41,25 +43,32 @@ SYNTHETIC_NOTE = (
 
 @dataclass
 class RunContext:
-    """What every stage shares: the device, the console, and the run's warnings (written to results.json)."""
+    """What every stage shares: the device and the run's notices (printed once, written to results.json)."""
 
     device: torch.device
-    console: Console
-    warnings: list[str] = field(default_factory=list)
+    notices: Notices
+
+    @property
+    def console(self) -> Console:
+        return self.notices.console
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.notices.messages
 
     def note(self, message: str, style: str = "yellow") -> None:
-        """Record a warning for results.json and print it on the main process."""
-        self.warnings.append(message)
-        if dist.is_main_process():
-            self.console.print(f"[bold {style}]{message}[/]")
+        """Record a warning for results.json and print it once on the main process."""
+        self.notices.note(message, style)
 
 
 # ---------------------------------------------------------------------------------------------- data
 class SplitCache:
     """Loads each split role once, dropping (and counting) samples whose video is missing."""
 
-    def __init__(self, cfg: TaskConfig, adapter: Any, kind: TaskKind, console: Console) -> None:
-        self.cfg, self.adapter, self.kind, self.console = cfg, adapter, kind, console
+    def __init__(self, cfg: TaskConfig, adapter: Any, kind: TaskKind, note: Callable[[str], None],
+                 launch: Launch) -> None:
+        self.cfg, self.adapter, self.kind, self.note = cfg, adapter, kind, note
+        self.limit, self.limit_seed = launch.limit, launch.limit_seed
         self._cache: dict[str, tuple[Any, int, int]] = {}
 
     def get(self, role: SplitRole) -> Any:
@@ -75,9 +84,10 @@ class SplitCache:
 
             raw = self.adapter.load(name)
             kept, skipped = drop_missing_videos(raw)
-            if skipped and dist.is_main_process():
-                self.console.print(f"[yellow]{self.cfg.dataset.adapter} {name}: {skipped} of {len(raw.samples)} "
-                                   "samples skipped (video missing); see `allinone-bench data check`[/]")
+            kept = limit_split(kept, self.limit, self.limit_seed)
+            if skipped:
+                self.note(f"{self.cfg.dataset.adapter} {name}: {skipped} of {len(raw.samples)} samples skipped "
+                          "(video missing); see `allinone-bench data check`")
             if not kept.samples:
                 raise BenchError(f"{self.cfg.dataset.adapter} split {name!r}: no samples left to use")
             self.kind.check_split(kept)
@@ -120,7 +130,11 @@ def load_data(run: ResolvedRun, ctx: RunContext) -> RunData:
                               "without finetuning")
         zero_shot = True
         ctx.note(f"task {cfg.name} has no training split: evaluation only (zero-shot), nothing is finetuned", "cyan")
-    splits = SplitCache(cfg, adapter, kind, ctx.console)
+    splits = SplitCache(cfg, adapter, kind, ctx.note, run.launch)
+    if run.launch.limit is not None:
+        ctx.note(f"--limit {run.launch.limit}: every split is cut to "
+                 f"{describe_limit(run.launch.limit, run.launch.limit_seed)} "
+                 "(smoke run; numbers are not comparable, and table/plot leave the run out)")
     train_split = splits.get("train") if cfg.dataset.splits.train is not None else None
     return RunData(data_root=data_root, adapter=adapter, kind=kind, splits=splits, train_split=train_split,
                    zero_shot=zero_shot, finetune=not zero_shot and kind.supports_finetune)
@@ -145,13 +159,14 @@ def model_arch_kwargs(cfg: TaskConfig) -> dict[str, Any]:
     return kwargs
 
 
-def fingerprint(cfg: TaskConfig, checkpoint_sha: str | None) -> str:
-    """What evaluation results depend on (loader worker counts excluded)."""
+def fingerprint(cfg: TaskConfig, checkpoint_sha: str | None, precision: str = "fp32") -> str:
+    """What evaluation results depend on (loader worker counts excluded; the resolved precision included)."""
     data = cfg.to_dict()
     data["finetune"].pop("num_workers", None)
     data["eval"].pop("num_workers", None)
     data.pop("description", None)
     data["_checkpoint_sha256"] = checkpoint_sha
+    data["_precision"] = precision
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -190,9 +205,10 @@ def load_model(run: ResolvedRun, data: RunData, ctx: RunContext) -> LoadedModel:
     data.kind.prepare_model(model, zero_shot=data.zero_shot, load_report=load_report)
     model.to(ctx.device)
     model.eval()
+    eval_precision = resolve_precision(cfg.eval.precision, ctx.device)
     return LoadedModel(
-        model=model, load_report=load_report, fingerprint=fingerprint(cfg, getattr(load_report, "sha256", None)),
-        eval_precision=resolve_precision(cfg.eval.precision, ctx.device),
+        model=model, load_report=load_report, eval_precision=eval_precision,
+        fingerprint=fingerprint(cfg, getattr(load_report, "sha256", None), eval_precision.name),
         train_precision=resolve_precision(cfg.finetune.precision, ctx.device) if data.finetune else None,
     )
 
