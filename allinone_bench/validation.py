@@ -43,7 +43,7 @@ def schema_of(tp: type) -> type[BaseModel]:
         return tp
     if not dataclasses.is_dataclass(tp):
         raise TypeError(f"{tp!r} is neither a pydantic model nor a dataclass")
-    hints = typing.get_type_hints(tp)
+    hints = typing.get_type_hints(tp, include_extras=True)
     spec: dict[str, Any] = {}
     for f in dataclasses.fields(tp):
         if f.default is not dataclasses.MISSING:
@@ -88,6 +88,15 @@ def validate_as(tp: type, data: Any, where: str) -> Any:
     except ConfigError as err:
         source = where.partition(": ")[0].rstrip(":")
         raise ConfigError(str(err) if str(err).startswith(source) else f"{source}: {err}") from None
+
+
+def check_fields(obj: Any, where: str) -> None:
+    """Validate a dataclass instance's current field values against its annotations (strict)."""
+    values = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    try:
+        schema_of(type(obj)).model_validate(values)
+    except ValidationError as err:
+        raise ConfigError(describe_error(err, type(obj), where)) from None
 
 
 _EXPECTED = {

@@ -7,7 +7,7 @@ number can always be traced to its input protocol.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np

@@ -16,13 +16,13 @@ from pathlib import Path
 import torch
 from tokenizers import BertWordPieceTokenizer
 
+from allinone_bench.data.types import IGNORE_INDEX
 from allinone_bench.errors import ConfigError, DataError
 
 VOCAB_RESOURCE = "bert-base-uncased-vocab.txt"
 VOCAB_SIZE = 30522
 # Sanity anchors of the real bert-base-uncased vocabulary: a different file fails loudly at load.
 _EXPECTED_IDS = {"[PAD]": 0, "[UNK]": 100, "[CLS]": 101, "[SEP]": 102, "[MASK]": 103, "man": 2158}
-IGNORE_INDEX = -100
 
 
 def default_vocab_path() -> Path:

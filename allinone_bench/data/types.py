@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Literal
 
 VideoKind = Literal["video", "gif", "frames"]
+# The one "no label here" value: torch's cross-entropy ``ignore_index`` default, the official code's label for
+# masked-out text positions and out-of-vocabulary QA answers (a record's ``label`` of -100 = OOV).
+IGNORE_INDEX = -100
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from allinone_bench.report.display import paper_model_name
 from allinone_bench.tasks.config import TaskConfig, validate
 from allinone_bench.tasks.includes import flatten
 from allinone_bench.tasks.registry import load_task
+from allinone_bench.validation import StrictModel, validate_as
 
 
 @dataclass
@@ -49,8 +50,7 @@ class RunOptions:
     limit_seed: int | None = None
 
 
-@dataclass
-class Launch:
+class Launch(StrictModel):
     """The parts of :class:`RunOptions` a resumed run must reuse (``launch.json``)."""
 
     task: str
@@ -63,8 +63,8 @@ class Launch:
     @classmethod
     def read(cls, path: Path) -> Launch:
         try:
-            return cls(**json.loads(path.read_text()))
-        except (OSError, json.JSONDecodeError, TypeError) as err:
+            return validate_as(cls, json.loads(path.read_text()), f"{path}:")
+        except (OSError, json.JSONDecodeError) as err:
             raise ConfigError(f"{path}: not a readable run launch file ({err})") from err
 
 
@@ -146,7 +146,7 @@ def resolve_config(opts: RunOptions, note: Callable[[str], None]) -> ResolvedRun
     if dist.is_main_process():
         run_dir.create()
         run_dir.write_config(cfg.to_dict())
-        atomic_write_json(run_dir.launch, asdict(launch))
+        atomic_write_json(run_dir.launch, launch.model_dump())
     dist.barrier()
     return ResolvedRun(cfg, run_dir, launch, resumed=False)
 

@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import Field
 
 from allinone_bench.errors import ConfigError
+from allinone_bench.validation import check_fields
 
-ROLLING_MODES: tuple[str, ...] = ("roll", "none", "flatten")
-PATCH_PERMUTATIONS: tuple[str, ...] = ("off", "seeded")
+Rolling = Literal["roll", "none", "flatten"]
+PatchPermutation = Literal["off", "seeded"]
+ROLLING_MODES: tuple[str, ...] = get_args(Rolling)
+PATCH_PERMUTATIONS: tuple[str, ...] = get_args(PatchPermutation)
+Positive = Annotated[int, Field(gt=0)]
+Rate = Annotated[float, Field(ge=0.0, lt=1.0)]
 
 
 @dataclass
@@ -26,29 +33,29 @@ class AllInOneConfig:
     """
 
     variant: str = "b"
-    hidden_size: int = 768
-    num_heads: int = 12
-    depth: int = 12
+    hidden_size: Positive = 768
+    num_heads: Positive = 12
+    depth: Positive = 12
     mlp_ratio: float = 4.0
     distilled: bool = False  # DeiT distilled backbone: cls + dist prefix tokens (the S model)
-    image_size: int = 224
-    patch_size: int = 16
-    num_frames: int = 3
-    max_text_len: int = 40
-    vocab_size: int = 30522
-    drop_rate: float = 0.1
-    drop_path_rate: float = 0.1
+    image_size: Positive = 224
+    patch_size: Positive = 16
+    num_frames: Positive = 3
+    max_text_len: Positive = 40
+    vocab_size: Positive = 30522
+    drop_rate: Rate = 0.1
+    drop_path_rate: Rate = 0.1
     # --- forward-time options ---
-    rolling: str = "roll"  # "roll" (official) | "none" (frames independent) | "flatten" (one joint sequence)
-    roll_div: int = 8  # fold = video_tokens_per_frame // roll_div tokens move each way per block
-    patch_permutation: str = "off"  # "off" (deterministic) | "seeded" (official random patch order, seeded)
+    rolling: Rolling = "roll"  # "roll" (official) | "none" (frames independent) | "flatten" (one joint sequence)
+    roll_div: Positive = 8  # fold = video_tokens_per_frame // roll_div tokens move each way per block
+    patch_permutation: PatchPermutation = "off"  # "off" (deterministic) | "seeded" (official random order, seeded)
     permutation_seed: int = 0
     fused_attn: bool = True  # F.scaled_dot_product_attention; False = explicit softmax(QK^T)V (same numbers)
     # --- optional task heads (never in the released pretrained checkpoints) ---
-    qa_labels: int | None = None  # creates vqa_classifier with this many classes
+    qa_labels: Positive | None = None  # creates vqa_classifier with this many classes
     mc_head: bool = False  # creates mc_vqa_classifier
     contrastive: bool = False  # creates txt_proj / vid_proj
-    contrastive_dim: int = 512
+    contrastive_dim: Positive = 512
     extra: dict[str, Any] = field(default_factory=dict)  # free-form notes (e.g. where the config came from)
 
     def __post_init__(self) -> None:
@@ -56,32 +63,15 @@ class AllInOneConfig:
 
     # ------------------------------------------------------------------ validation
     def validate(self) -> None:
-        """Raise :class:`ConfigError` naming the first inconsistent field."""
-        positive = ("hidden_size", "num_heads", "depth", "image_size", "patch_size", "num_frames",
-                    "max_text_len", "vocab_size", "roll_div", "contrastive_dim")
-        for name in positive:
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ConfigError(f"model config: {name} must be a positive integer, got {value!r}")
+        """Raise :class:`ConfigError` naming the first invalid field (types and ranges by the schema above,
+        then the rules that tie fields together)."""
+        check_fields(self, "model config:")
         if self.hidden_size % self.num_heads:
             raise ConfigError(
                 f"model config: hidden_size {self.hidden_size} is not divisible by num_heads {self.num_heads}")
         if self.image_size % self.patch_size:
             raise ConfigError(
                 f"model config: image_size {self.image_size} must be a multiple of patch_size {self.patch_size}")
-        if self.rolling not in ROLLING_MODES:
-            raise ConfigError(f"model config: rolling must be one of {ROLLING_MODES}, got {self.rolling!r}")
-        if self.patch_permutation not in PATCH_PERMUTATIONS:
-            raise ConfigError(
-                f"model config: patch_permutation must be one of {PATCH_PERMUTATIONS}, "
-                f"got {self.patch_permutation!r}")
-        if self.qa_labels is not None and (isinstance(self.qa_labels, bool) or not isinstance(self.qa_labels, int)
-                                           or self.qa_labels <= 0):
-            raise ConfigError(f"model config: qa_labels must be a positive integer or null, got {self.qa_labels!r}")
-        for name in ("drop_rate", "drop_path_rate"):
-            value = getattr(self, name)
-            if not 0.0 <= float(value) < 1.0:
-                raise ConfigError(f"model config: {name} must be in [0, 1), got {value!r}")
 
     # ------------------------------------------------------------------ derived sizes
     @property

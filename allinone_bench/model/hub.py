@@ -7,17 +7,18 @@ is not there the error says exactly where to put it and where to get it. A recor
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, field_validator
 
 from allinone_bench import paths
 from allinone_bench.errors import CheckpointError
+from allinone_bench.validation import describe_error
 
 CHECKPOINT_SUFFIXES: tuple[str, ...] = (".ckpt", ".pt", ".pth", ".bin", ".safetensors")
-_REQUIRED = ("name", "variant", "url", "file")
 
 
 def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
@@ -29,42 +30,47 @@ def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-@dataclass(frozen=True)
-class CheckpointEntry:
-    """One released checkpoint as listed in ``checkpoints.yaml``."""
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$")]
 
-    name: str
-    variant: str
-    url: str
-    file: str
+
+class CheckpointEntry(BaseModel):
+    """One released checkpoint as listed in ``checkpoints.yaml`` (validated: unknown keys and a malformed
+    ``sha256`` are errors naming the file and the entry)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Annotated[str, StringConstraints(min_length=1)]
+    variant: Annotated[str, StringConstraints(min_length=1)]
+    url: Annotated[str, StringConstraints(min_length=1)]
+    file: Annotated[str, StringConstraints(min_length=1)]
     params: str = ""
     pretraining_data: tuple[str, ...] = ()
-    sha256: str | None = None
+    sha256: Sha256 | None = None
     train_log: str | None = None
     hparams: str | None = None
     notes: str = ""
-    aliases: tuple[str, ...] = field(default_factory=tuple)
+    aliases: tuple[str, ...] = ()
+
+    @field_validator("params", mode="before")
+    @classmethod
+    def _params_text(cls, value: Any) -> str:
+        return "" if value is None else str(value)  # "86M" or a bare number in the YAML
+
+    @field_validator("pretraining_data", "aliases", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        return () if value is None else value
 
     def local_path(self, cache_dir: Path | None = None) -> Path:
         return (cache_dir or paths.checkpoint_cache_dir()) / self.file
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: Path) -> CheckpointEntry:
-        missing = [k for k in _REQUIRED if not data.get(k)]
-        if missing:
-            raise CheckpointError(f"{source}: checkpoint entry {data.get('name', '?')!r} lacks {missing}")
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise CheckpointError(f"{source}: checkpoint entry {data['name']!r} has unknown field(s) {unknown}")
-        values = dict(data)
-        values["pretraining_data"] = tuple(values.get("pretraining_data") or ())
-        values["aliases"] = tuple(values.get("aliases") or ())
-        sha = values.get("sha256")
-        if sha is not None and (not isinstance(sha, str) or len(sha) != 64):
-            raise CheckpointError(f"{source}: {data['name']}: sha256 must be 64 hex characters or null, got {sha!r}")
-        values["params"] = str(values.get("params") or "")
-        return cls(**values)
+        try:
+            return cls.model_validate(data)
+        except ValidationError as err:
+            where = f"{source}: checkpoint entry {data.get('name', '?')!r}:"
+            raise CheckpointError(describe_error(err, cls, where)) from None
 
 
 def load_registry(path: Path | None = None) -> dict[str, CheckpointEntry]:
