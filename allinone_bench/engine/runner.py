@@ -330,7 +330,8 @@ def run_task(opts: RunOptions) -> RunResult:
     finetune = not zero_shot and kind.supports_finetune
     if finetune and cfg.dataset.splits.train is None:
         raise ConfigError(f"task {cfg.name}: no training split (evaluation-only task); run it with --zero-shot")
-    train_split = splits.get("train") if cfg.dataset.splits.train is not None else None
+    # an evaluation reads only the test split's files (a probe that fits on train loads it itself)
+    train_split = splits.get("train") if finetune and cfg.dataset.splits.train is not None else None
 
     # ---- model
     from allinone_bench.model import build_model, load_checkpoint
@@ -413,7 +414,7 @@ def run_task(opts: RunOptions) -> RunResult:
             model.save_pretrained(run_dir.model_dir)
         results = _build_results(
             cfg=cfg, kind=kind, launch=launch, model=model, load_report=load_report, metrics=metrics,
-            dataset_options=dict(adapter.options),
+            dataset_options=adapter.resolved_options(),
             records=records, test_split=test_split, total=total, skipped=skipped, flops=flops,
             selection=SelectionInfo(
                 split=sel_role if finetune else None,
