@@ -173,7 +173,7 @@ DATA_ROOT/tgif/
         if form == "bundle":
             vocab_path, vocab = bundle_vocab, read_ans2label(bundle_vocab)
         else:
-            train = records if path == train_csv and split == "train" else _csv_records(train_csv)
+            train = _csv_records(train_csv)  # the whole file: a holdout must not change the vocabulary
             vocab_path, vocab = train_csv, answer_vocab((r.get_str("answer") for r in train),
                                                         self.options["vocab_size"])
         ids, fallbacks = self._sample_ids(path, records)
