@@ -134,6 +134,7 @@ def test_check_one_split_needs_only_its_files(tmp_path: Path) -> None:
     one = runner.invoke(cli(), [*args, "--split", "test"])
     assert one.exit_code == 0, one.output
     assert "msrvtt_ret: OK (1 splits" in " ".join(one.output.split())
+    assert "caption_source=jsfusion_csv" in one.output  # the source auto resolved to
     every = runner.invoke(cli(), args)
     flat = " ".join(every.output.split())
     assert every.exit_code == 1 and "[train] annotation error" in flat and "train_list_jsfusion.txt" in flat
