@@ -151,6 +151,8 @@ class DatasetAdapter(ABC):
     splits: ClassVar[tuple[str, ...]] = ("train", "val", "test")
     layout: ClassVar[str] = ""
     option_specs: ClassVar[Mapping[str, Option]] = {}
+    auto_order: ClassVar[tuple[str, str]] = ("official", "bundle")
+    """Which annotation form ``annotation: auto`` prefers when both are there (see :meth:`choose_annotation`)."""
 
     def __init__(self, data_root: Path | str, **options: Any) -> None:
         self.data_root = Path(data_root).expanduser()
@@ -262,15 +264,15 @@ class DatasetAdapter(ABC):
 
     def choose_annotation(self, split: str, official: Sequence[Path], bundle: Sequence[Path]) -> str:
         """``"official"`` (the dataset's own public release) or ``"bundle"`` (the All-in-One annotation bundle)
-        for ``split``, per option ``annotation``: ``auto`` takes the official files when they all exist, else the
-        bundle's when they all exist. A missing file of the chosen form raises naming it and the expected
-        layout; the choice is recorded (:meth:`resolved_options`)."""
+        for ``split``, per option ``annotation``: ``auto`` takes the first form of :attr:`auto_order` whose files
+        all exist. A missing file of the chosen form raises naming it and the expected layout; the choice is
+        recorded (:meth:`resolved_options`)."""
         mode = self.options.get("annotation", "auto")
         if mode == "auto":
-            if all(p.exists() for p in official):
-                mode = "official"
-            elif all(p.exists() for p in bundle):
-                mode = "bundle"
+            forms = {"official": official, "bundle": bundle}
+            complete = [form for form in self.auto_order if all(p.exists() for p in forms[form])]
+            if complete:
+                mode = complete[0]
             else:
                 missing = ", ".join(str(p) for p in (*official, *bundle) if not p.exists())
                 raise AnnotationError(f"dataset {self.name!r} split {split!r}: neither the official release nor "

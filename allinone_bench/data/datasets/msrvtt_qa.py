@@ -45,8 +45,9 @@ class MSRVTTQA(MSRVTTBase):
     ``question``, ``video_id`` = N for ``videoN``) from ``msrvtt/`` or ``msrvtt/MSRVTT-QA/``; it has no answer
     vocabulary, so the ``vocab_size`` (1500, as the bundle) most frequent training answers make one
     (:func:`answer_vocab`). ``bundle`` reads ``meta_data/msrvtt_qa_{train,val,test}.jsonl`` with the bundle's
-    ``msrvtt_train_ans2label.json`` (1500 train answers). ``auto`` (default): official when present. The splits
-    are the same; the vocabularies may differ at the cut, so results.json records which form was read.
+    ``msrvtt_train_ans2label.json`` (1500 train answers). ``auto`` (default): the bundle when it is complete,
+    since its label order is the one the official heads (and finetuned checkpoints) use, else the original.
+    The splits are the same; the vocabularies may differ at the cut, so results.json records which was read.
 
     ``label`` is the answer's index in the vocabulary or ``None`` when out of vocabulary. ``val_file``: which file
     the ``val`` split reads, ``val`` (the real validation file, default) or ``test`` (what the official code
@@ -55,6 +56,7 @@ class MSRVTTQA(MSRVTTBase):
 
     sample_type = OpenQASample
     splits = ("train", "val", "test")
+    auto_order = ("bundle", "official")
     layout = """\
 DATA_ROOT/msrvtt/
   {train,val,test}_qa.json                     original release (or in MSRVTT-QA/): a JSON array of
@@ -66,7 +68,7 @@ DATA_ROOT/msrvtt/
     option_specs = {
         "val_file": Option("val", choices=("val", "test"), help="file read by the val split"),
         "annotation": Option("auto", choices=("auto", "official", "bundle"),
-                             help="original {split}_qa.json, or the All-in-One bundle jsonl (auto: original if present)"),
+                             help="original {split}_qa.json, or the All-in-One bundle jsonl (auto: the bundle if complete)"),
         "vocab_size": Option(1500, help="answers kept from the original train file (0: all); bundle: its file"),
     }
 
@@ -108,11 +110,13 @@ DATA_ROOT/msrvtt/
                 records[clip.split].append({"question": qa.question, "answer": qa.answer, "video_id": video_id,
                                             "answer_type": qa.attribute})
             cls._write_video(root, video_id, clip.frames())
+        first_id = 0  # the release numbers its questions across the three files
         for split, rows in records.items():
             write_jsonl(root / f"meta_data/msrvtt_qa_{split}.jsonl", rows)
             write_json(root / _QA_DIRS[1] / f"{split}_qa.json",  # the original release: one JSON array, int ids
-                       [{"answer": r["answer"], "id": i, "question": r["question"],
+                       [{"answer": r["answer"], "id": first_id + i, "question": r["question"],
                          "video_id": int(r["video_id"][len("video"):])} for i, r in enumerate(rows)])
+            first_id += len(rows)
         answers = sorted({r["answer"] for r in records["train"]})
         write_json(root / "meta_data/msrvtt_train_ans2label.json", {a: i for i, a in enumerate(answers)})
         return root

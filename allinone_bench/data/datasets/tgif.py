@@ -1,6 +1,8 @@
 """TGIF-QA (Jang et al. 2017): FrameQA (open-ended) and Action / Transition (5-way multiple choice).
 
-Two annotation forms are read (option ``annotation``; ``auto``, the default, takes the original when present):
+Two annotation forms are read (option ``annotation``; ``auto``, the default, takes the original when present,
+except FrameQA, which takes the bundle when it is complete: its vocabulary file holds the label order the
+official heads and finetuned checkpoints use):
 
 * ``official``: the release's ``{Train,Test}_{frameqa,action,transition}_question.csv`` (tab-separated, header
   row, CRLF line ends, in ``tgif/`` or ``tgif/dataset/`` as in the release repository). FrameQA columns
@@ -154,6 +156,7 @@ class TGIFFrameQA(_TGIF):
 
     sample_type = OpenQASample
     file_prefix = "frameqa"
+    auto_order = ("bundle", "official")
     option_specs = {**_TGIF.option_specs,
                     "vocab_size": Option(0, help="answers kept from Train_frameqa_question.csv (0: all); "
                                                  "bundle: its ans2label file")}
