@@ -12,7 +12,7 @@ import torch
 from allinone_bench.data.datasets import get_adapter
 from allinone_bench.engine import RunOptions, run_task
 from allinone_bench.engine.runner import model_arch_kwargs
-from allinone_bench.model import build_model
+from allinone_bench.model import build_model, save_pretrained
 from allinone_bench.report.results import read_results
 from allinone_bench.tasks import load_task
 
@@ -45,7 +45,7 @@ def test_zero_shot_needs_only_the_test_file(tmp_path: Path, task: str, adapter: 
 
     cfg = load_task(task, synthetic=True)
     torch.manual_seed(0)
-    ckpt = build_model(cfg.model.variant, **model_arch_kwargs(cfg)).save_pretrained(tmp_path / "ckpt")
+    ckpt = save_pretrained(build_model(cfg.model.variant, **model_arch_kwargs(cfg)), tmp_path / "ckpt")
     result = run_task(RunOptions(task=task, data_root=only.parent, checkpoint=str(ckpt), zero_shot=True,
                                  output_dir=tmp_path / "runs", count_flops=False,
                                  overrides={**TINY_INPUT, "options.scoring": "cross"} if adapter == "msrvtt_ret"
