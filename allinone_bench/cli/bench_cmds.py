@@ -15,9 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-if TYPE_CHECKING:  # bench.core imports torch: `allinone-bench --help` and `tasks` must not
+if TYPE_CHECKING:  # allinone_bench.bench imports torch: loaded inside the command only
     from allinone_bench.bench.core import Row
-
 
 console = Console()
 

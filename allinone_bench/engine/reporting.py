@@ -128,7 +128,7 @@ def build_results(run: ResolvedRun, data: RunData, loaded: LoadedModel, tuned: F
         data=DataInfo(root="synthetic" if synthetic else str(data.data_root), adapter=cfg.dataset.adapter,
                       split=ev.split.split, synthetic=synthetic,
                       annotation_sha256=sha256_files(annotation_files, data.data_root),
-                      options=dict(data.adapter.options),
+                      options=data.adapter.resolved_options(),
                       synthetic_spec={"num_videos": cfg.synthetic.num_videos, "seed": cfg.synthetic.seed,
                                       "path": str(data.data_root)} if synthetic else None),
         zero_shot=data.zero_shot,

@@ -135,9 +135,11 @@ def load_data(run: ResolvedRun, ctx: RunContext) -> RunData:
         ctx.note(f"--limit {run.launch.limit}: every split is cut to "
                  f"{describe_limit(run.launch.limit, run.launch.limit_seed)} "
                  "(smoke run; numbers are not comparable, and table/plot leave the run out)")
-    train_split = splits.get("train") if cfg.dataset.splits.train is not None else None
+    finetunes = not zero_shot and kind.supports_finetune
+    # an evaluation reads only the test split's files (a probe that fits on train loads it itself)
+    train_split = splits.get("train") if finetunes and cfg.dataset.splits.train is not None else None
     return RunData(data_root=data_root, adapter=adapter, kind=kind, splits=splits, train_split=train_split,
-                   zero_shot=zero_shot, finetune=not zero_shot and kind.supports_finetune)
+                   zero_shot=zero_shot, finetune=finetunes)
 
 
 # ---------------------------------------------------------------------------------------------- model
