@@ -13,7 +13,8 @@ Ranks are 1-based; R@K is a percentage; MdR/MnR are the median/mean rank. Ties f
 :mod:`allinone_bench.metrics.ranking`; default ``"average"``). ``ties="official"`` reproduces
 Frozen-in-Time's ``retrieval_metrics.py`` as All-in-One uses it: t2v optimistic; v2t takes each
 ground-truth text's average position among *all* texts (other ground-truth texts included), the best one,
-and counts a hit at K when that (0-based) average is below K.
+and counts R@1 only when that (0-based) average is exactly 0 and R@K (K > 1) when it is below K
+(``cols2metrics``: ``R1 = cols == 0``, ``R5 = cols < 5``).
 
 Dual softmax (:func:`dual_softmax`) and rerank (:func:`rerank`) are separate steps that return a new
 matrix, so a harness reports them as labelled rows next to the raw protocol, never instead of it.
