@@ -107,7 +107,7 @@ def main() -> None:
         for key in counts:
             counts[key] = 0
         start = time.perf_counter()
-        metrics = kind.compute_metrics(kind.evaluate(model, split, ev), split)
+        metrics = ev.evaluate(kind, model, split).metrics
         elapsed = time.perf_counter() - start
         table.add_row(label, f"{counts['joint']:,}", f"{counts['text']:,}", f"{counts['video']:,}",
                       f"{metrics['t2v_R@1']:.1f}", f"{metrics['v2t_R@1']:.1f}", f"{elapsed:.1f}")

@@ -294,7 +294,7 @@ def test_retrieval_metric_records_and_dsl_row() -> None:
 
 def test_retrieval_metric_alias_keys_and_v2t_scores() -> None:
     (metric,) = build_metrics(["t2v_R@1", "v2t_R@1", {"name": "retrieval", "ties": "pessimistic"}])
-    assert isinstance(metric, RetrievalMetric) and metric.ties == "pessimistic"
+    assert isinstance(metric, RetrievalMetric) and metric.options.ties == "pessimistic"
     s = np.zeros((2, 2))
     v2t = np.eye(2)
     metric.process({"id": i, "scores": s[i], "target": i, "v2t_scores": v2t[i]} for i in range(2))

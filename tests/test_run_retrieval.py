@@ -88,7 +88,7 @@ def test_text_modes_end_to_end(tmp_path: Path, task: str, overrides: dict, parag
         history = result.results.finetune["history"]
         assert history and np.isfinite(history[0]["train_loss"])
         assert result.results.protocol.extra["rerank_k"] == 2
-    for key in result.config.metrics:
+    for key in result.config.metric_names:
         assert np.isfinite(m[key])
     assert read_results(result.results_path)["protocol"]["text_mode"] == ("paragraph" if paragraph else "single")
 
@@ -119,7 +119,7 @@ def _score_split(scoring: str, k: int = 16) -> tuple[list[dict], Evaluator]:
     model = build_model(cfg.model.variant, **model_arch_kwargs(cfg), contrastive=True).eval()
     ev = Evaluator(config=cfg, device=CPU, precision=resolve_precision("fp32", CPU), tag="t", seed=0,
                    num_workers=0)
-    return kind.evaluate(model, split, ev), ev
+    return kind.evaluate(model, split, ev).records, ev
 
 
 def test_dual_rerank_with_all_candidates_equals_cross() -> None:

@@ -78,5 +78,5 @@ def describe_tasks(directory: Path | None = None) -> list[TaskInfo]:
         except ConfigError as err:
             rows.append(TaskInfo(name, "?", "?", (), None, path, str(err)))
             continue
-        rows.append(TaskInfo(name, cfg.kind, cfg.dataset.adapter, tuple(cfg.metrics), cfg.version, path))
+        rows.append(TaskInfo(name, cfg.kind, cfg.dataset.adapter, tuple(cfg.metric_names), cfg.version, path))
     return rows
