@@ -62,8 +62,8 @@ def _plain(obj: Any) -> Any:
 
 def _evaluate(task: str, workers: int, sampling: str = "rand") -> dict[str, Any]:
     """One evaluation of the task's synthetic test split, built as the runner builds it (random init, seed 0)."""
-    cfg = load_task(task, synthetic=True,
-                    overrides={**RANDOM, **CASES[task], "eval.num_workers": workers, "protocol.video.sampling": sampling})
+    overrides = {**RANDOM, **CASES[task], "eval.num_workers": workers, "protocol.video.sampling": sampling}
+    cfg = load_task(task, synthetic=True, overrides=overrides)
     root, _ = ensure_synthetic(cfg.dataset.adapter, cfg.synthetic.num_videos, cfg.synthetic.seed)
     adapter = get_adapter(cfg.dataset.adapter)(root, **cfg.dataset.options)
     splits = {role: adapter.load(name) for role in ("train", "test")

@@ -96,7 +96,8 @@ class LinearProbeKind(PerSampleKind):
 
     @property  # type: ignore[override]
     def supports_finetune(self) -> bool:
-        """Only the official probe trains through the engine; the sklearn probe fits inside ``evaluate``."""
+        """Only the official probe trains through the engine; the sklearn probe fits its classifier as a step of
+        ``evaluate`` (:meth:`fit_probe`)."""
         return self.options.probe == "official"
 
     # ------------------------------------------------------------------ model
