@@ -171,7 +171,7 @@ def test_build_metrics_groups_output_names() -> None:
     assert build_metrics(["captioning"])[0].keys == ("bleu4", "meteor", "rouge_l", "cider")
     with pytest.raises(ConfigError, match=r"metrics\[0\]: tie: unknown key \(valid keys here: ties\)"):
         build_metrics([{"name": "accuracy", "tie": "average"}])
-    with pytest.raises(ConfigError, match=r"metrics\[1\]: ties: expected one of .*got 'coin-flip'"):
+    with pytest.raises(ConfigError, match=r"metrics\[1\]: ties: Input should be 'optimistic', .*got 'coin-flip'"):
         build_metrics(["acc", {"name": "acc_in_vocab", "ties": "coin-flip"}])
     with pytest.raises(ConfigError, match=r"metrics\[1\]: options \{'ties': 'official'\} contradict"):
         build_metrics([{"name": "acc", "ties": "average"}, {"name": "acc_in_vocab", "ties": "official"}])

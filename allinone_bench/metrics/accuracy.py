@@ -17,13 +17,12 @@ instead of ``scores`` (then ties cannot be seen and ``pred`` is taken as is).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from allinone_bench.errors import BenchError
-from allinone_bench.metrics.base import Metric, Record, register_metric
+from allinone_bench.metrics.base import Metric, MetricOptions, Record, register_metric
 from allinone_bench.metrics.ranking import (
     RankCounts,
     ResolvedRule,
@@ -168,15 +167,11 @@ def topk_accuracy(
 
 
 # ----------------------------------------------------------------------------------------------- metrics
-@dataclass(frozen=True)
-class TieOptions:
+class TieOptions(MetricOptions):
     """``ties``: how exact score ties at the top are credited (see :mod:`.ranking`; ``official`` = first index
     wins, like ``torch.argmax``)."""
 
     ties: TieRule = "average"
-
-    def __post_init__(self) -> None:
-        check_ties(self.ties)
 
 
 @register_metric

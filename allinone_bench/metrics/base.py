@@ -6,9 +6,9 @@ every rank before scoring (``Evaluator.map`` shards by sample id without padding
 metric never talks to other processes; ``compute_on_all_ranks = False`` asks the engine to score on rank 0
 only and broadcast (Java, model fitting).
 
-Options (tie rule, tokenizer, ...) are typed: each class names an ``options_type`` dataclass, filled from
-the task YAML (``metrics: [t2v_R@1, {name: v2t_R@1, ties: official}]``) and validated like every other task
-key; :meth:`Metric.describe` writes them into ``results.json``.
+Options (tie rule, tokenizer, ...) are typed: each class names an ``options_type`` pydantic model, filled from
+the task YAML (``metrics: [t2v_R@1, {name: v2t_R@1, ties: official}]``); an error names the entry and the key;
+:meth:`Metric.describe` writes them into ``results.json``.
 """
 
 from __future__ import annotations
@@ -20,11 +20,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from allinone_bench.errors import BenchError, ConfigError
 
 __all__ = [
     "Metric",
+    "MetricOptions",
     "MetricSpec",
     "NoMetricOptions",
     "Record",
@@ -45,8 +47,13 @@ MetricSpec = str | dict[str, Any]
 M = TypeVar("M", bound="type[Metric]")
 
 
-@dataclasses.dataclass(frozen=True)
-class NoMetricOptions:
+class MetricOptions(BaseModel):
+    """Base of the typed options of a metric: unknown keys are refused, values are checked."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NoMetricOptions(MetricOptions):
     """Options of metrics that take none."""
 
 
@@ -55,7 +62,7 @@ class Metric(abc.ABC):
 
     Subclasses declare ``name`` (registry key), ``outputs`` (the keys :meth:`compute` can report, which
     double as registry aliases, so a YAML may list ``bleu4`` instead of ``captioning``), ``fields`` (record
-    fields besides ``id`` that must be present), ``options_type`` (a dataclass of typed options), and
+    fields besides ``id`` that must be present), ``options_type`` (a :class:`MetricOptions` model), and
     implement :meth:`compute_metrics` on the deduplicated records.
     """
 
@@ -63,7 +70,7 @@ class Metric(abc.ABC):
     outputs: ClassVar[tuple[str, ...]]
     default_outputs: ClassVar[tuple[str, ...] | None] = None  # None: all of ``outputs``
     fields: ClassVar[tuple[str, ...]] = ()
-    options_type: ClassVar[type] = NoMetricOptions
+    options_type: ClassVar[type[MetricOptions]] = NoMetricOptions
     compute_on_all_ranks: ClassVar[bool] = True
     # Duplicates of one id must carry the same values; floats may differ a little when the duplicate was
     # computed in another batch composition (bf16/AMP kernels), ids that collide differ a lot.
@@ -78,9 +85,7 @@ class Metric(abc.ABC):
                 f"metric {self.name!r}: unknown output(s) {unknown}; expected some of {list(self.outputs)}"
             )
         self.keys: tuple[str, ...] = chosen
-        from allinone_bench.tasks.config import from_dict  # the task schema's validator (file + dotted key)
-
-        self.options: Any = from_dict(self.options_type, options, where or f"metric {self.name!r}:")
+        self.options: Any = _validate_options(self.options_type, options, where or f"metric {self.name!r}")
         self._records: dict[str, Record] = {}
         self.num_duplicates = 0  # ids seen more than once
 
@@ -144,10 +149,23 @@ class Metric(abc.ABC):
 
     def describe(self) -> dict[str, Any]:
         """The metric, its keys and its options (everything that changes the numbers), for ``results.json``."""
-        return {"metric": self.name, "keys": list(self.keys), **dataclasses.asdict(self.options)}
+        return {"metric": self.name, "keys": list(self.keys), **self.options.model_dump()}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(keys={list(self.keys)}, records={len(self)})"
+
+
+def _validate_options(model: type[MetricOptions], options: dict[str, Any], where: str) -> MetricOptions:
+    """``model`` from ``options``; the first problem as a :class:`ConfigError` naming ``where`` and the key."""
+    try:
+        return model.model_validate(options)
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        at = f"{where}.{key}" if ": " in where else f"{where}: {key}" if key else where
+        if first["type"] == "extra_forbidden":
+            raise ConfigError(f"{at}: unknown key (valid keys here: {', '.join(model.model_fields)})") from None
+        raise ConfigError(f"{at}: {first['msg']}, got {first.get('input')!r}") from None
 
 
 # --------------------------------------------------------------------------------------------- records

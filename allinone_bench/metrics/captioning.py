@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from allinone_bench.errors import BenchError, ConfigError
-from allinone_bench.metrics.base import Metric, Record, register_metric
+from allinone_bench.metrics.base import Metric, MetricOptions, Record, register_metric
 
 __all__ = [
     "CAPTION_METRICS",
@@ -259,8 +259,7 @@ def caption_metrics(
     return out
 
 
-@dataclass(frozen=True)
-class CaptioningMetricOptions:
+class CaptioningMetricOptions(MetricOptions):
     """``tokenizer``: ``ptb`` (standard, Java), ``simple`` (pure Python, flagged non-standard) or ``auto``
     (PTB when Java is on PATH, else ``simple`` with METEOR reported as NaN: meant for synthetic smoke runs)."""
 

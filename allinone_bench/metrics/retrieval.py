@@ -23,13 +23,13 @@ matrix, so a harness reports them as labelled rows next to the raw protocol, nev
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
 from allinone_bench.errors import BenchError, ConfigError
-from allinone_bench.metrics.base import Metric, Record, register_metric
+from allinone_bench.metrics.base import Metric, MetricOptions, Record, register_metric
 from allinone_bench.metrics.ranking import (
     RankCounts,
     ResolvedRule,
@@ -238,18 +238,12 @@ def rerank(
     return lines if direction == "t2v" else lines.T.copy()
 
 
-@dataclass(frozen=True)
-class RetrievalMetricOptions:
+class RetrievalMetricOptions(MetricOptions):
     """``ties``: the tie rule (see :mod:`.ranking`; ``official`` = Frozen-in-Time's optimistic t2v and mid-rank
-    v2t); ``dual_softmax``: a temperature to also report the DSL row under ``dsl_``-prefixed keys."""
+    v2t); ``dual_softmax``: a temperature (> 0) to also report the DSL row under ``dsl_``-prefixed keys."""
 
     ties: TieRule = "average"
-    dual_softmax: float | None = None
-
-    def __post_init__(self) -> None:
-        check_ties(self.ties)
-        if self.dual_softmax is not None and not self.dual_softmax > 0:
-            raise ConfigError(f"metric 'retrieval': dual_softmax temperature must be > 0, got {self.dual_softmax}")
+    dual_softmax: float | None = Field(default=None, gt=0)
 
 
 @register_metric
