@@ -9,7 +9,8 @@ from typing import Any
 
 from allinone_bench.engine import dist
 from allinone_bench.engine.resolve import ResolvedRun
-from allinone_bench.engine.stages import Evaluation, Finetuned, LoadedModel, RunContext, RunData, model_arch_kwargs
+from allinone_bench.engine.evaluator import Evaluation
+from allinone_bench.engine.stages import Finetuned, LoadedModel, RunContext, RunData, Tested, model_arch_kwargs
 from allinone_bench.errors import ConfigError
 from allinone_bench.report.results import (
     DataInfo,
@@ -73,15 +74,15 @@ def _report_dict(report: Any) -> dict[str, Any] | None:
     return {k: getattr(report, k) for k in keep if hasattr(report, k)}
 
 
-def protocol_info(cfg: TaskConfig, data: RunData, loaded: LoadedModel, tuned: Finetuned) -> ProtocolInfo:
+def protocol_info(cfg: TaskConfig, evaluation: Evaluation, loaded: LoadedModel, tuned: Finetuned) -> ProtocolInfo:
     """Everything that changes what the numbers mean, as results.json records it."""
     from allinone_bench.tasks.departures import departure_record
 
-    extra = dict(data.kind.protocol_summary())
-    scoring = extra.pop("scoring", None)
+    summary = evaluation.protocol
+    extra = {**summary.details, "metrics": evaluation.metric_settings}
     video, proto = cfg.protocol.video, cfg.protocol
     return ProtocolInfo(
-        frames=video.num_frames, sampling=video.sampling, text_mode=proto.text.mode, scoring=scoring,
+        frames=video.num_frames, sampling=video.sampling, text_mode=proto.text.mode, scoring=summary.scoring,
         rolling=proto.rolling, patch_permutation=proto.patch_permutation,
         permutation_seed=proto.permutation_seed if proto.patch_permutation != "off" else None,
         max_text_len=proto.text.max_len, train_sampling=video.train_sampling if tuned.finetuned else None,
@@ -91,7 +92,7 @@ def protocol_info(cfg: TaskConfig, data: RunData, loaded: LoadedModel, tuned: Fi
     )
 
 
-def build_results(run: ResolvedRun, data: RunData, loaded: LoadedModel, tuned: Finetuned, ev: Evaluation,
+def build_results(run: ResolvedRun, data: RunData, loaded: LoadedModel, tuned: Finetuned, ev: Tested,
                   ctx: RunContext, *, flops: FlopsInfo | None, timing: Timing) -> Results:
     """The results model of a finished run, from the stages' values."""
     cfg, model, run_dir = run.cfg, loaded.model, run.run_dir
@@ -108,7 +109,7 @@ def build_results(run: ResolvedRun, data: RunData, loaded: LoadedModel, tuned: F
         n_samples=SampleCounts(total=ev.total, evaluated=len(ev.records), skipped=ev.skipped,
                                skipped_reasons={"missing video": ev.skipped} if ev.skipped else {},
                                limit=run.launch.limit, limit_seed=run.launch.limit_seed),
-        protocol=protocol_info(cfg, data, loaded, tuned),
+        protocol=protocol_info(cfg, ev.evaluation, loaded, tuned),
         model=ModelInfo(
             variant=cfg.model.variant,
             checkpoint=cfg.model.checkpoint,
@@ -142,13 +143,13 @@ def build_results(run: ResolvedRun, data: RunData, loaded: LoadedModel, tuned: F
     )
 
 
-def write_outputs(run: ResolvedRun, data: RunData, loaded: LoadedModel, tuned: Finetuned, ev: Evaluation,
+def write_outputs(run: ResolvedRun, data: RunData, loaded: LoadedModel, tuned: Finetuned, ev: Tested,
                   results: Results) -> None:
     """Predictions, the finetuned (selected) weights and results.json (a zero-shot run's weights are its
     ``--checkpoint``); main process only."""
     from allinone_bench.model import save_pretrained
 
-    write_predictions(run.run_dir.predictions, [data.kind.export_record(r) for r in ev.records])
+    write_predictions(run.run_dir.predictions, ev.evaluation.predictions)
     if tuned.finetuned:
         save_pretrained(loaded.model, run.run_dir.model_dir)
     write_results(run.run_dir.results, results)

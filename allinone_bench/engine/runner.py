@@ -6,7 +6,7 @@ The run is six explicit stages, each returning a typed value the next one takes:
     load_data      -> RunData        adapter on the data root or the synthetic set, task kind   (engine/stages.py)
     load_model     -> LoadedModel    model + checkpoint on the device, precisions
     finetune       -> Finetuned      training with model selection (a no-op when zero-shot)
-    evaluate       -> Evaluation     the test split's records and metrics
+    evaluate       -> Tested         the test split's scored evaluation (records, predictions, metrics)
     build_results  -> Results        ``results.json`` + ``predictions.jsonl`` + weights       (engine/reporting.py)
 
 so a resumed run, a study or the Python API can enter at any stage. Resume: the run directory holds the resolved
@@ -32,11 +32,11 @@ from allinone_bench.engine.seed import seed_everything
 from allinone_bench.engine.stages import (
     RANDOM_INIT_WARNING,
     SYNTHETIC_NOTE,
-    Evaluation,
     Finetuned,
     LoadedModel,
     RunContext,
     RunData,
+    Tested,
     evaluate,
     finetune,
     load_data,
@@ -47,8 +47,8 @@ from allinone_bench.report.results import Results, Timing
 from allinone_bench.tasks.config import TaskConfig
 
 __all__ = [
-    "RANDOM_INIT_WARNING", "SYNTHETIC_NOTE", "Evaluation", "Finetuned", "Launch", "LoadedModel", "ResolvedRun",
-    "RunContext", "RunData", "RunOptions", "RunResult", "model_arch_kwargs", "run_task",
+    "RANDOM_INIT_WARNING", "SYNTHETIC_NOTE", "Finetuned", "Launch", "LoadedModel", "ResolvedRun",
+    "RunContext", "RunData", "RunOptions", "RunResult", "Tested", "model_arch_kwargs", "run_task",
 ]
 _count_flops = count_flops  # the name tests and older callers use
 

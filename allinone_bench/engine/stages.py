@@ -17,7 +17,7 @@ import torch
 from rich.console import Console
 
 from allinone_bench.engine import dist
-from allinone_bench.engine.evaluator import Evaluator
+from allinone_bench.engine.evaluator import Evaluation, Evaluator
 from allinone_bench.engine.limit import describe_limit, limit_split
 from allinone_bench.engine.notices import Notices
 from allinone_bench.engine.precision import Precision, resolve_precision
@@ -266,7 +266,7 @@ def finetune(run: ResolvedRun, data: RunData, loaded: LoadedModel, ctx: RunConte
     def validate_fn(m: torch.nn.Module, epoch: int) -> dict[str, float]:
         m.eval()
         ev = evaluator(run, data, loaded, ctx, f"{sel_split.split}/epoch-{epoch}")
-        return kind.compute_metrics(kind.evaluate(m, sel_split, ev), sel_split)
+        return ev.evaluate(kind, m, sel_split).metrics
 
     trainer = Trainer(kind=kind, model=loaded.model, config=cfg, device=ctx.device,
                       precision=loaded.train_precision, seed=cfg.seed, run_dir=run.run_dir, validate=validate_fn,
@@ -287,28 +287,34 @@ def finetune(run: ResolvedRun, data: RunData, loaded: LoadedModel, ctx: RunConte
 
 # ---------------------------------------------------------------------------------------------- evaluate
 @dataclass
-class Evaluation:
-    """Stage 5's value: the test split's records and metrics, and how many samples were skipped."""
+class Tested:
+    """Stage 5's value: the scored evaluation of the test split, and how many of its samples were skipped."""
 
     split: Any
-    records: list[Record]
-    metrics: dict[str, float]
+    evaluation: Evaluation
     total: int
     skipped: int
     eval_s: float
 
+    @property
+    def records(self) -> list[Record]:
+        return self.evaluation.records
 
-def evaluate(run: ResolvedRun, data: RunData, loaded: LoadedModel, tuned: Finetuned, ctx: RunContext) -> Evaluation:
-    """Stage 5: the kind's evaluation on the test split; every metric the task lists must come out."""
-    cfg, kind = run.cfg, data.kind
+    @property
+    def metrics(self) -> dict[str, float]:
+        return self.evaluation.metrics
+
+
+def evaluate(run: ResolvedRun, data: RunData, loaded: LoadedModel, tuned: Finetuned, ctx: RunContext) -> Tested:
+    """Stage 5: the kind's evaluation on the test split, scored; every metric the task lists must come out."""
+    cfg = run.cfg
     test_split, total, skipped = data.splits.load("test")
     started = time.monotonic()
-    records = kind.evaluate(loaded.model, test_split,
-                            evaluator(run, data, loaded, ctx, f"{test_split.split}/{tuned.stage}"))
-    metrics = kind.compute_metrics(records, test_split)
+    evaluation = evaluator(run, data, loaded, ctx, f"{test_split.split}/{tuned.stage}").evaluate(
+        data.kind, loaded.model, test_split)
     eval_s = time.monotonic() - started
-    absent = [m for m in cfg.metrics if m not in metrics]
+    absent = [m for m in cfg.metric_names if m not in evaluation.metrics]
     if absent:
-        raise BenchError(f"task {cfg.name}: metrics {absent} were listed but not computed (got {sorted(metrics)})")
-    return Evaluation(split=test_split, records=records, metrics=metrics, total=total, skipped=skipped,
-                      eval_s=eval_s)
+        raise BenchError(f"task {cfg.name}: metrics {absent} were listed but not computed "
+                         f"(got {sorted(evaluation.metrics)})")
+    return Tested(split=test_split, evaluation=evaluation, total=total, skipped=skipped, eval_s=eval_s)

@@ -171,7 +171,7 @@ class TaskConfig(StrictModel):
     version: int
     kind: str
     dataset: DatasetSettings
-    metrics: list[str]
+    metrics: list[str | dict[str, Any]]  # names, or {name: ..., <metric option>: ...} (allinone_bench.metrics)
     selection: SelectionSettings
     description: str = ""
     seed: int = 0
@@ -186,6 +186,13 @@ class TaskConfig(StrictModel):
     official: dict[str, Any] = Field(default_factory=dict)
     # Not a YAML key: the file it was loaded from.
     source: Path | None = Field(default=None, exclude=True)
+
+    @property
+    def metric_names(self) -> list[str]:
+        """The ``metrics:`` entries by name (options dropped), in order."""
+        from allinone_bench.metrics import metric_names
+
+        return metric_names(self.metrics)
 
     @property
     def uses_test_for_selection(self) -> bool:
@@ -230,14 +237,14 @@ def _check_semantics(cfg: TaskConfig, where: str) -> None:
         raise ConfigError(f"{where} metrics: at least one metric is required")
     if not cfg.selection.metric:
         raise ConfigError(f"{where} selection.metric: required (a metric name, or a sum 'a+b')")
-    from allinone_bench.metrics import get_metric
+    from allinone_bench.metrics import build_metrics, get_metric
 
-    for key, names in (("metrics", cfg.metrics), ("selection.metric", cfg.selection.metric.split("+"))):
-        for metric in names:
-            try:
-                get_metric(metric.strip())
-            except ConfigError as err:
-                raise ConfigError(f"{where} {key}: {err}") from None
+    build_metrics(cfg.metrics, where=f"{where} metrics")  # names known, options typed and consistent
+    for name in cfg.selection.metric.split("+"):
+        try:
+            get_metric(name.strip())
+        except ConfigError as err:
+            raise ConfigError(f"{where} selection.metric: {err}") from None
     video = cfg.protocol.video
     if cfg.dataset.cache_clips and "rand" in (video.sampling, video.train_sampling):
         raise ConfigError(f"{where} dataset.cache_clips: needs deterministic frames; protocol.video.sampling and "
