@@ -36,6 +36,8 @@ _ADAPTER_MODULES: tuple[str, ...] = (
     "msrvtt",
     "msvd",
     "tgif",
+    "tvqa",
+    "ego4d",
     "lsmdc",
     "didemo",
     "activitynet",
