@@ -79,16 +79,23 @@ class OptionScoringKind(PerSampleKind):
                 raise DataError(f"task {self.config.name}: sample {sample.id!r} has {len(sample.options)} options "
                                 f"and answer {sample.answer}; need >= 2 options and a 0-based answer among them")
 
-    def _item(self, sample: MultipleChoiceSample, clip: torch.Tensor) -> Batch:
-        ids, mask = self.encode_text(self.option_texts(sample))
+    def _item(self, sample: MultipleChoiceSample, load: Any) -> Batch:
+        """``load(video_ref) -> clip``. A sample with ``option_videos`` (EgoMCQ: one text, K clips) pairs its
+        ``question`` with every option clip; the batch's ``video`` is then (K, T, 3, H, W)."""
+        if sample.option_videos:
+            clip = torch.stack([load(v) for v in sample.option_videos])
+            texts = [sample.question] * len(sample.option_videos)
+        else:
+            clip, texts = load(sample.video), self.option_texts(sample)
+        ids, mask = self.encode_text(texts)
         return {"video": clip, "text_ids": ids, "text_mask": mask,
                 "answer": torch.tensor(int(sample.answer), dtype=torch.long)}
 
     def train_item(self, sample: MultipleChoiceSample, rng: np.random.Generator) -> Batch:
-        return self._item(sample, self.train_clips.load(sample.video, rng))
+        return self._item(sample, lambda v: self.train_clips.load(v, rng))
 
     def eval_item(self, sample: MultipleChoiceSample) -> Batch:
-        return self._item(sample, self.eval_clips.load(sample.video))
+        return self._item(sample, self.eval_clips.load)
 
     def collate(self, items: list[Batch]) -> Batch:
         return collate_options(items)
@@ -99,7 +106,8 @@ class OptionScoringKind(PerSampleKind):
         sample i is repeated K_i times, so all options of a batch go through one joint pass."""
         option_mask: torch.Tensor = batch["option_mask"]
         counts = option_mask.sum(dim=1)
-        video = batch["video"].repeat_interleave(counts, dim=0)
+        video = batch["video"]
+        video = video[option_mask] if video.dim() == 6 else video.repeat_interleave(counts, dim=0)
         out = model(video, batch["text_ids"][option_mask], batch["text_mask"][option_mask])
         flat = self.score_pairs(model, out.cls_feats).float()
         scores = flat.new_full(option_mask.shape, float("-inf"))
@@ -127,11 +135,14 @@ class OptionScoringKind(PerSampleKind):
             pred = int(scores.argmax())
             records.append({"id": sample.id, "scores": scores, "answer": int(sample.answer), "pred": pred,
                             "correct": pred == int(sample.answer)})
+            if sample.group:
+                records[-1]["group"] = sample.group
         return records
 
     def export_record(self, record: Record) -> Record:
-        return {"id": record["id"], "answer": record["answer"], "pred": record["pred"],
-                "correct": record["correct"], "scores": [float(s) for s in record["scores"]]}
+        out = {"id": record["id"], "answer": record["answer"], "pred": record["pred"],
+               "correct": record["correct"], "scores": [float(s) for s in record["scores"]]}
+        return {**out, "group": record["group"]} if "group" in record else out
 
 
 @dataclass
