@@ -38,6 +38,7 @@ _ADAPTER_MODULES: tuple[str, ...] = (
     "tgif",
     "tvqa",
     "ego4d",
+    "motion",
     "lsmdc",
     "didemo",
     "activitynet",
