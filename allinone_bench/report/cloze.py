@@ -99,7 +99,7 @@ def draw_cloze(result: ClozeResult, out: str | Path, *, title: str = "") -> Path
     from matplotlib.figure import Figure
 
     t = len(result.frames)
-    fig = Figure(figsize=(3.2 * t, 4.2), dpi=110)
+    fig = Figure(figsize=(max(3.2 * t, 8.0), 4.0 + 0.25 * len(result.fills)), dpi=110)
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, t, squeeze=False)[0]
     h, w = result.frames.shape[1:3]
@@ -111,12 +111,12 @@ def draw_cloze(result: ClozeResult, out: str | Path, *, title: str = "") -> Path
                   extent=(0, w, h, 0), interpolation="nearest", vmin=0, vmax=1)
         ax.set_title(f"frame {i + 1}: {100 * heat.sum():.0f}% of the attention", fontsize=9)
         ax.axis("off")
-    fills = "   ".join(f"[MASK]{k + 1}: " + ", ".join(f"{w} {p:.2g}" for w, p in f) for k, f in enumerate(result.fills))
+    fills = "\n".join(f"[MASK]{k + 1}: " + ", ".join(f"{w} {p:.2g}" for w, p in f) for k, f in enumerate(result.fills))
     fig.suptitle((title or f'"{result.text}"') + "\n" + fills, fontsize=10)
     if result.random_init:
         fig.text(0.5, 0.04, "RANDOM-INIT MODEL (no checkpoint): fills and attention are meaningless",
                  ha="center", color="red", fontsize=12, weight="bold")
-    fig.tight_layout(rect=(0, 0.08, 1, 0.9))
+    fig.tight_layout(rect=(0, 0.08, 1, 0.88 - 0.04 * len(result.fills)))
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)

@@ -141,6 +141,8 @@ def _paper_points(task: str, metric: str) -> dict[str, float]:
 
 def plot_size_performance(runs: Iterable[RunRecord], out: str | Path) -> tuple[Path, dict[str, Any]]:
     """One panel per task found in ``runs``: params (M) vs the task's main metric, ours and the paper's."""
+    from matplotlib.ticker import NullFormatter
+
     by_task: dict[str, list[tuple[str, float, float, float | None]]] = {}
     for group in group_by_seed(runs):
         metric = _main_metric(group.task)
@@ -167,6 +169,7 @@ def plot_size_performance(runs: Iterable[RunRecord], out: str | Path) -> tuple[P
             ax.plot([PAPER_PARAMS_M[k] for k in keys], [paper[k] for k in keys], marker="s", linestyle="--",
                     label="paper")
         ax.set(xscale="log", xlabel="parameters (M, log)", ylabel=metric, title=task)
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.grid(alpha=0.3)
         ax.legend()
         drawn[task] = {"ours": ours, "paper": paper}
