@@ -22,7 +22,7 @@ EXPECTED_IDS = ["1", "2a", "2b", "2c", "2d", "3", "4", "5a", "5b", "5c", "6", "7
 # Our task names (contract) and the metric names results.json may carry (brief names and metrics-package names).
 OUR_TASKS = {"msrvtt_retrieval", "didemo_retrieval", "activitynet_retrieval", "msrvtt_qa", "msvd_qa",
              "tgif_frameqa", "tgif_action", "tgif_transition", "msrvtt_mc", "lsmdc_mc", "youcook2_caption",
-             "tvc_caption", "k400_probe", "hmdb51_probe", "ucf101_probe"}
+             "tvc_caption", "k400_probe", "hmdb51_probe", "ucf101_probe", "tvqa_mc", "ego4d_mc", "ego4d_mc_finetune"}
 OUR_METRICS = {f"{d}_{m}" for d in ("t2v", "v2t") for m in ("r1", "r5", "r10", "r50", "medr", "meanr", "R@1",
                                                           "R@5", "R@10", "R@50", "MdR", "MnR")}
 OUR_METRICS |= {"acc", "acc_in_vocab", "mc_acc", "bleu4", "meteor", "rouge_l", "cider", "BLEU-4", "METEOR",
@@ -79,9 +79,10 @@ def test_mappings_use_our_task_and_metric_names(board: Leaderboard) -> None:
             assert set(names) <= OUR_METRICS, names
 
 
-def test_tables_without_a_task_of_ours() -> None:
-    # TVQA (2d) and Ego4D (4) have no registered task; Table 1 takes every run (model rows).
-    assert get_leaderboard("2d").tasks == () and get_leaderboard("4").tasks == ()
+def test_tvqa_and_ego4d_tables_take_our_tasks() -> None:
+    # TVQA (2d) and Ego4D (4: zero-shot and fine-tune columns); Table 1 takes every run (model rows).
+    assert get_leaderboard("2d").tasks == ("tvqa_mc",)
+    assert get_leaderboard("4").tasks == ("ego4d_mc", "ego4d_mc_finetune")
     assert get_leaderboard("1").tasks == ("*",)
 
 
