@@ -129,7 +129,8 @@ def _paper_points(task: str, metric: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for board in leaderboards_for_task(task):
         mapping = next((m for m in board.mappings if m.task == task), None)
-        column = next((k for k, names in (mapping.metrics.items() if mapping else ()) if metric in names), None)
+        column = next((k for k, names in (mapping.metrics.items() if mapping else ())
+                       if metric == names or (not isinstance(names, str) and metric in names)), None)
         if column is None:
             continue
         for row in board.rows:
