@@ -23,7 +23,7 @@ from typing import Any, Iterable
 import torch
 
 from allinone_bench.errors import ConfigError
-from allinone_bench.report.leaderboard import leaderboards_for_task, to_paper_units
+from allinone_bench.report.leaderboard import all_leaderboards, to_paper_units
 from allinone_bench.report.store import RunRecord, group_by_seed
 
 __all__ = ["CostPoint", "plot_rolling_cost", "plot_size_performance", "rolling_cost"]
@@ -127,10 +127,9 @@ def _main_metric(task: str) -> str:
 def _paper_points(task: str, metric: str) -> dict[str, float]:
     """variant -> the paper's value of the column our ``metric`` fills, from the task's leaderboards."""
     out: dict[str, float] = {}
-    for board in leaderboards_for_task(task):
+    for board in (b for b in all_leaderboards().values() if task in b.tasks):
         mapping = next((m for m in board.mappings if m.task == task), None)
-        column = next((k for k, names in (mapping.metrics.items() if mapping else ())
-                       if metric == names or (not isinstance(names, str) and metric in names)), None)
+        column = next((k for k, name in (mapping.metrics.items() if mapping else ()) if name == metric), None)
         if column is None:
             continue
         for row in board.rows:
