@@ -37,6 +37,12 @@ class PassMode(str, Enum):
     text = "text"
 
 
+class Rolling(str, Enum):
+    roll = "roll"
+    none = "none"
+    flatten = "flatten"
+
+
 class AttentionKernel(str, Enum):
     sdpa = "sdpa"
     explicit = "explicit"
@@ -51,13 +57,15 @@ def _flops_cmd(
     batch: int = typer.Option(1, "--batch", "-b", min=1, help="Clips per forward pass."),
     attention: AttentionKernel = typer.Option(AttentionKernel.sdpa, "--attention",
                                               help="Fused SDPA or the explicit softmax(QK^T)V path."),
+    rolling: Rolling = typer.Option(Rolling.roll, "--rolling",
+                                    help="roll (official), none, or flatten (one sequence per clip; Fig. 3)."),
     as_json: bool = typer.Option(False, "--json", help="Print the results.json 'flops' block as JSON."),
 ) -> None:
     """Count the FLOPs of one forward pass (torch.utils.flop_counter, attention included)."""
     from allinone_bench.profile import profile_variant
 
     report = profile_variant(variant, mode=mode.value, frames=frames, text_len=text_len, image_size=image_size,
-                             batch=batch, attention=attention.value)
+                             batch=batch, attention=attention.value, rolling=rolling.value)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
         return

@@ -227,13 +227,14 @@ def model_arch_kwargs(cfg: TaskConfig) -> dict[str, Any]:
     return kwargs
 
 
-def _fingerprint(cfg: TaskConfig, checkpoint_sha: str | None) -> str:
-    """What evaluation results depend on (loader worker counts excluded)."""
+def _fingerprint(cfg: TaskConfig, checkpoint_sha: str | None, precision: str = "fp32") -> str:
+    """What evaluation results depend on (loader worker counts excluded; the resolved precision included)."""
     data = cfg.to_dict()
     data["finetune"].pop("num_workers", None)
     data["eval"].pop("num_workers", None)
     data.pop("description", None)
     data["_checkpoint_sha256"] = checkpoint_sha
+    data["_precision"] = precision
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -375,7 +376,8 @@ def _run_task(opts: RunOptions, notices: Notices) -> RunResult:
         note(f"task {cfg.name} has no training split: evaluation only (zero-shot), nothing is finetuned",
              "cyan")
     finetune = not zero_shot and kind.supports_finetune
-    train_split = splits.get("train") if cfg.dataset.splits.train is not None else None
+    # an evaluation reads only the test split's files (a probe that fits on train loads it itself)
+    train_split = splits.get("train") if finetune and cfg.dataset.splits.train is not None else None
 
     # ---- model
     from allinone_bench.model import build_model, load_checkpoint, save_pretrained
@@ -392,10 +394,10 @@ def _run_task(opts: RunOptions, notices: Notices) -> RunResult:
     model.to(device)
     model.eval()
     ckpt_sha = getattr(load_report, "sha256", None)
-    fingerprint = _fingerprint(cfg, ckpt_sha)
     eval_precision = resolve_precision(cfg.eval.precision, device)
     train_precision = resolve_precision(cfg.finetune.precision, device) if finetune else None
     precision = {"eval": eval_precision.name, **({"finetune": train_precision.name} if train_precision else {})}
+    fingerprint = _fingerprint(cfg, ckpt_sha, eval_precision.name)
 
     def evaluator(tag: str) -> Evaluator:
         return Evaluator(config=cfg, device=device, precision=eval_precision, tag=tag, seed=cfg.seed,
@@ -457,7 +459,7 @@ def _run_task(opts: RunOptions, notices: Notices) -> RunResult:
             save_pretrained(model, run_dir.model_dir)
         results = _build_results(
             cfg=cfg, kind=kind, launch=launch, model=model, load_report=load_report, metrics=metrics,
-            dataset_options=dict(adapter.options),
+            dataset_options=adapter.resolved_options(),
             records=records, test_split=test_split, total=total, skipped=skipped, flops=flops,
             selection=SelectionInfo(
                 split=sel_role if finetune else None,
