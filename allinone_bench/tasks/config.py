@@ -72,6 +72,7 @@ class TextSettings:
 
     max_len: int = 40
     mode: Literal["single", "paragraph"] = "single"
+    subtitles: Literal["none", "window"] = "none"  # TVQA: add the subtitle lines of the question's window
 
 
 @dataclass
