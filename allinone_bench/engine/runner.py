@@ -377,7 +377,8 @@ def _run_task(opts: RunOptions, notices: Notices) -> RunResult:
         note(f"task {cfg.name} has no training split: evaluation only (zero-shot), nothing is finetuned",
              "cyan")
     finetune = not zero_shot and kind.supports_finetune
-    train_split = splits.get("train") if cfg.dataset.splits.train is not None else None
+    # an evaluation reads only the test split's files (a probe that fits on train loads it itself)
+    train_split = splits.get("train") if finetune and cfg.dataset.splits.train is not None else None
 
     # ---- model
     from allinone_bench.model import build_model, load_checkpoint, save_pretrained
@@ -460,7 +461,7 @@ def _run_task(opts: RunOptions, notices: Notices) -> RunResult:
             save_pretrained(model, run_dir.model_dir)
         results = _build_results(
             cfg=cfg, kind=kind, launch=launch, model=model, load_report=load_report, metrics=metrics,
-            dataset_options=dict(adapter.options),
+            dataset_options=adapter.resolved_options(),
             records=records, test_split=test_split, total=total, skipped=skipped, flops=flops,
             selection=SelectionInfo(
                 split=sel_role if finetune else None,
