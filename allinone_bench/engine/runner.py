@@ -25,6 +25,7 @@ from typing import Any
 from rich.console import Console
 
 from allinone_bench.engine import dist
+from allinone_bench.engine.loader import data_wait_timing
 from allinone_bench.engine.notices import Notices
 from allinone_bench.engine.reporting import build_results, count_flops, write_outputs
 from allinone_bench.engine.resolve import Launch, ResolvedRun, RunOptions, resolve_config
@@ -92,8 +93,10 @@ def _run_task(opts: RunOptions, notices: Notices) -> RunResult:
 
     results: Results | None = None
     if dist.is_main_process():
+        workers = {"eval": ev.workers, **({"finetune": tuned.workers} if tuned.finetuned else {})}
         timing = Timing(started=started_wall.isoformat(), finished=datetime.now(timezone.utc).isoformat(),
-                        total_s=time.monotonic() - t0, finetune_s=tuned.finetune_s, eval_s=ev.eval_s)
+                        total_s=time.monotonic() - t0, finetune_s=tuned.finetune_s, eval_s=ev.eval_s,
+                        **data_wait_timing(tuned.history, ev.data_wait_s, ev.eval_s), num_workers=workers)
         results = build_results(run, data, loaded, tuned, ev, ctx, flops=flops, timing=timing)
         write_outputs(run, data, loaded, tuned, ev, results)
     dist.barrier()

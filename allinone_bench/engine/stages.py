@@ -243,6 +243,7 @@ class Finetuned:
     selection: SelectionInfo
     history: list[dict[str, Any]] = field(default_factory=list)
     finetune_s: float = 0.0
+    workers: int | None = None  # the training DataLoader's resolved worker count
 
 
 def finetune(run: ResolvedRun, data: RunData, loaded: LoadedModel, ctx: RunContext,
@@ -282,7 +283,7 @@ def finetune(run: ResolvedRun, data: RunData, loaded: LoadedModel, ctx: RunConte
         metric=cfg.selection.metric, best_epoch=state.best_epoch, best_value=state.best_value,
         uses_test=selects_on_test, note=cfg.selection.official_protocol_note if selects_on_test else None)
     return Finetuned(finetuned=True, stage=f"epoch-{state.best_epoch}", selection=selection,
-                     history=state.history, finetune_s=finetune_s)
+                     history=state.history, finetune_s=finetune_s, workers=trainer.workers)
 
 
 # ---------------------------------------------------------------------------------------------- evaluate
@@ -295,6 +296,8 @@ class Tested:
     total: int
     skipped: int
     eval_s: float
+    data_wait_s: float = 0.0  # time blocked on the next batch
+    workers: int = 0  # the evaluation DataLoaders' resolved worker count
 
     @property
     def records(self) -> list[Record]:
@@ -310,11 +313,12 @@ def evaluate(run: ResolvedRun, data: RunData, loaded: LoadedModel, tuned: Finetu
     cfg = run.cfg
     test_split, total, skipped = data.splits.load("test")
     started = time.monotonic()
-    evaluation = evaluator(run, data, loaded, ctx, f"{test_split.split}/{tuned.stage}").evaluate(
-        data.kind, loaded.model, test_split)
+    test_eval = evaluator(run, data, loaded, ctx, f"{test_split.split}/{tuned.stage}")
+    evaluation = test_eval.evaluate(data.kind, loaded.model, test_split)
     eval_s = time.monotonic() - started
     absent = [m for m in cfg.metric_names if m not in evaluation.metrics]
     if absent:
         raise BenchError(f"task {cfg.name}: metrics {absent} were listed but not computed "
                          f"(got {sorted(evaluation.metrics)})")
-    return Tested(split=test_split, evaluation=evaluation, total=total, skipped=skipped, eval_s=eval_s)
+    return Tested(split=test_split, evaluation=evaluation, total=total, skipped=skipped, eval_s=eval_s,
+                  data_wait_s=test_eval.data_wait.wait_s, workers=test_eval.num_workers)

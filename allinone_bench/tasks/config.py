@@ -11,7 +11,7 @@ found through the torch-free kind registry (:mod:`allinone_bench.tasks.kinds`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,6 +20,7 @@ from allinone_bench.errors import ConfigError
 from allinone_bench.validation import StrictModel, join, validate_as
 
 SplitRole = Literal["train", "val", "test"]
+Workers = Union[int, Literal["auto"]]  # DataLoader workers; auto: see allinone_bench.engine.loader
 
 
 class VideoSettings(VideoProtocol):
@@ -45,6 +46,7 @@ class TextSettings(StrictModel):
 
     max_len: int = 40
     mode: Literal["single", "paragraph"] = "single"
+    subtitles: Literal["none", "window"] = "none"  # TVQA: add the subtitle lines of the question's window
 
 
 class ProtocolSettings(StrictModel):
@@ -137,7 +139,7 @@ class FinetuneSettings(StrictModel):
     per_device_batch_size: PositiveInt = 16
     grad_clip: float | None = None
     precision: Literal["auto", "auto_fp16", "bf16", "fp16", "fp32"] = "auto"
-    num_workers: int = 4
+    num_workers: Workers = "auto"
     eval_every: int = 1
     val_check_interval: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0  # a fraction of an epoch
     find_unused_parameters: bool = True
@@ -147,7 +149,7 @@ class EvalSettings(StrictModel):
     """Evaluation batching (per device) and loader workers."""
 
     batch_size: PositiveInt = 32
-    num_workers: int = 4
+    num_workers: Workers = "auto"
     precision: Literal["auto", "auto_fp16", "bf16", "fp16", "fp32"] = "auto"
 
 
