@@ -30,6 +30,8 @@ def _root() -> None:
     """Benchmark and evaluation harness for the All-in-One video-language Transformer (CVPR 2023).
 
     Start with `allinone-bench tasks`, then `allinone-bench run TASK` (synthetic data unless --data-root).
+
+    Exit codes: 0 success; 1 a run, download or check failed; 2 bad input (one line naming the file or option).
     """
 
 # Command modules, in --help order. Each defines ``register(app)``.

@@ -36,8 +36,16 @@ def run(
     resume: Annotated[Path | None, typer.Option("--resume", help="Continue an interrupted run directory.")] = None,
     run_id: Annotated[str | None, typer.Option("--run-id", help="Run directory name (existing: resumes).")] = None,
     device: Annotated[str | None, typer.Option("--device", help="cpu | cuda | cuda:N (default: best).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results object (results.json) on stdout "
+                                          "instead of the table; progress stays on stderr.")] = False,
+    log: Annotated[list[str] | None, typer.Option("--log", help="Extra training-curve logger: tensorboard "
+                                                  "(writes RUN_DIR/tensorboard; needs the [tensorboard] extra). "
+                                                  "train_log.jsonl is always written.")] = None,
 ) -> None:
-    """Finetune (or zero-shot) and evaluate TASK; write OUTPUT/TASK/RUN_ID/results.json and print the metrics."""
+    """Finetune (or zero-shot) and evaluate TASK; write OUTPUT/TASK/RUN_ID/results.json and print the metrics.
+
+    Exit code: 0 success, 1 the run failed, 2 bad input (a one-line reason naming the file or option).
+    """
     from allinone_bench.engine import RunOptions, run_task
     from allinone_bench.engine.dist import destroy_distributed, is_main_process
     from allinone_bench.tasks.config import parse_set_args
@@ -48,17 +56,22 @@ def run(
         raise ConfigError("run --resume: the run continues with its saved config.yaml and launch options; "
                           "other options (--set, --variant, --checkpoint, --seed, --data-root, --zero-shot) "
                           "are not allowed")
+    from allinone_bench.engine.loggers import build_loggers
+
     opts = RunOptions(
         task=task or "", data_root=data_root, checkpoint=checkpoint, variant=variant, zero_shot=zero_shot,
         output_dir=output_dir, seed=seed, overrides=parse_set_args(set_), resume=resume, run_id=run_id,
-        device=device, console=err_console,
+        device=device, console=err_console, callbacks=build_loggers(log or ()),
     )
     try:
         result = run_task(opts)
     finally:
         destroy_distributed()
     if is_main_process() and result.results is not None:
-        print_results(result.results, result.results_path)
+        if as_json:  # exactly the file's content, so scripts read the same object either way
+            typer.echo(result.results_path.read_text(encoding="utf-8"), nl=False)
+        else:
+            print_results(result.results, result.results_path)
 
 
 def print_results(results: object, path: Path) -> None:
