@@ -4,6 +4,7 @@ downloading them (only on request) and checking the files on disk."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -83,17 +84,11 @@ def _fetch_cmd(
     """
     from allinone_bench.errors import CheckpointError
     from allinone_bench.model.fetch import DownloadFailed, fetch_checkpoint
-    from allinone_bench.model.hub import list_checkpoints, load_registry
 
     if fetch_all == bool(names):
         raise CheckpointError("checkpoints fetch: give checkpoint NAMEs or --all (not both)")
-    registry = load_registry()
-    unknown = [n for n in names or () if n not in registry]
-    if unknown:
-        raise CheckpointError(f"unknown checkpoint(s) {unknown}; known: {sorted({e.name for e in registry.values()})}")
-    entries = list_checkpoints() if fetch_all else list({registry[n].name: registry[n] for n in names or ()}.values())
     failed = 0
-    for entry in entries:
+    for entry in _entries(names):
         try:
             result = fetch_checkpoint(entry, quiet=quiet, log=lambda m: err_console.print(m, highlight=False,
                                                                                            soft_wrap=True))
@@ -117,16 +112,8 @@ def _verify_cmd(
     Exit code: 0 ok, 1 a file does not match a recorded digest, 2 bad input (unknown name).
     """
     from allinone_bench.model.fetch import verify_checkpoints
-    from allinone_bench.model.hub import list_checkpoints, load_registry
 
-    registry = load_registry()
-    unknown = [n for n in names or () if n not in registry]
-    if unknown:
-        from allinone_bench.errors import CheckpointError
-
-        raise CheckpointError(f"unknown checkpoint(s) {unknown}; known: {sorted({e.name for e in registry.values()})}")
-    entries = [registry[n] for n in names] if names else list_checkpoints()
-    rows = verify_checkpoints(entries)
+    rows = verify_checkpoints(_entries(names))
     if as_json:
         typer.echo(json.dumps([row.to_dict() for row in rows], indent=2))
     else:
@@ -144,6 +131,20 @@ def _verify_cmd(
                               highlight=False, soft_wrap=True)
     if any(row.mismatches for row in rows):
         raise typer.Exit(1)
+
+
+def _entries(names: list[str] | None) -> list[Any]:
+    """The entries named (aliases allowed, each once), or every released checkpoint when none is named."""
+    from allinone_bench.errors import CheckpointError
+    from allinone_bench.model.hub import list_checkpoints, load_registry
+
+    if not names:
+        return list_checkpoints()
+    registry = load_registry()
+    unknown = [n for n in names if n not in registry]
+    if unknown:
+        raise CheckpointError(f"unknown checkpoint(s) {unknown}; known: {sorted({e.name for e in registry.values()})}")
+    return list({registry[n].name: registry[n] for n in names}.values())
 
 
 def register(app: typer.Typer) -> None:
