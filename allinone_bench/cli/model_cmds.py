@@ -96,7 +96,12 @@ def _fetch_cmd(
             err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
             failed += 1
             continue
-        check = f"sha256 matches {result.verified_against}" if result.verified_against else "sha256 recorded"
+        if result.verified_against:
+            check = f"sha256 matches the {result.verified_against}"
+        elif result.recorded_in:
+            check = f"sha256 recorded in {result.recorded_in}"
+        else:
+            check = "no recorded sha256 to check it against"
         console.print(f"{result.name}: {result.status} {result.path} ({check}: {result.sha256})", highlight=False,
                       soft_wrap=True)
     if failed:
