@@ -94,3 +94,13 @@ def test_run_log_tensorboard_mirrors_train_log(tmp_path: Path, one_thread: None)
     for tag, value in scalars(entry).items():
         (point,) = events.Scalars(tag)
         assert point.step == entry["step"] and point.value == pytest.approx(value, rel=1e-6)
+
+
+def test_exit_codes_are_documented_in_help_and_readme() -> None:
+    result = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "Exit codes: 0 success; 1 a run, download or check failed; 2 bad input" in result.stdout
+    run_help = CliRunner().invoke(app, ["run", "--help"], env={"COLUMNS": "200"})
+    assert "Exit code: 0 success, 1 the run failed, 2 bad input" in run_help.stdout
+    readme = README.read_text(encoding="utf-8")
+    assert all(row in readme for row in ("| 0 | success |", "| 1 | a run, download or check failed", "| 2 | bad input"))

@@ -39,7 +39,7 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Print the results object (results.json) on stdout "
                                           "instead of the table; progress stays on stderr.")] = False,
     log: Annotated[list[str] | None, typer.Option("--log", help="Extra training-curve logger: tensorboard "
-                                                  "(writes RUN_DIR/tensorboard; needs the [tensorboard] extra). "
+                                                  "(writes RUN_DIR/tensorboard; needs the tensorboard extra). "
                                                   "train_log.jsonl is always written.")] = None,
 ) -> None:
     """Finetune (or zero-shot) and evaluate TASK; write OUTPUT/TASK/RUN_ID/results.json and print the metrics.
