@@ -9,7 +9,7 @@ import yaml
 
 from allinone_bench.errors import ConfigError
 from allinone_bench.tasks import list_tasks, load_task
-from allinone_bench.tasks.config import TaskConfig, load_task_config, parse_set_args, validate
+from allinone_bench.tasks.config import load_task_config, parse_set_args, validate
 
 REQUIRED_TASKS = {
     "msrvtt_retrieval": "retrieval", "didemo_retrieval": "retrieval", "activitynet_retrieval": "retrieval",
@@ -187,5 +187,9 @@ def test_tasks_command_lists_kind_dataset_metrics() -> None:
     assert "msrvtt_qa " not in result.output
 
 
-def test_task_config_type() -> None:
-    assert isinstance(load_task("tgif_frameqa"), TaskConfig)
+def test_task_config_merges_its_include_chain() -> None:
+    cfg = load_task("tgif_frameqa")
+    # from the task file, from _open_qa.yaml, and from _base.yaml: each layer must have been read
+    assert (cfg.dataset.adapter, cfg.options.num_labels) == ("tgif_frameqa", 1541)
+    assert (cfg.kind, cfg.finetune.head_lr_mult, cfg.metrics) == ("open_qa", 10.0, ["acc", "acc_in_vocab"])
+    assert (cfg.finetune.betas, cfg.protocol.video.resize, cfg.protocol.official) == ((0.9, 0.98), 268, False)

@@ -81,6 +81,14 @@ def plan_schedule(num_batches: int, world_size: int, cfg: FinetuneSettings) -> S
     return Schedule(steps_per_epoch, max(total, 1), warmup, accumulation)
 
 
+def accumulation_window(index: int, num_batches: int, accumulation: int) -> int:
+    """How many batches share the optimizer step of batch ``index``: ``accumulation``, except in the epoch's
+    last, partial window. Each batch's loss is divided by this, so every step averages over the batches it
+    actually saw (dividing the last window by the full ``accumulation`` would shrink its gradient)."""
+    start = (index // accumulation) * accumulation
+    return max(1, min(accumulation, num_batches - start))
+
+
 def build_scheduler(optimizer: torch.optim.Optimizer, schedule: Schedule, cfg: FinetuneSettings
                     ) -> torch.optim.lr_scheduler.LambdaLR:
     """Linear warmup from 0, then linear decay to ``end_lr`` at the last step (transformers' polynomial

@@ -2,6 +2,8 @@
 
 ``auto`` is bf16 autocast on CUDA devices that support it (no loss scaling needed), fp16 with a GradScaler on
 older GPUs, and fp32 on CPU (CPU autocast is slower than fp32 for these models and changes the numbers).
+``auto_fp16`` is the official code's choice (Lightning ``precision=16``: fp16 AMP with loss scaling) on CUDA,
+and fp32 on CPU, so the official preset runs everywhere.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import torch
 
 from allinone_bench.errors import ConfigError
 
-PrecisionName = Literal["auto", "bf16", "fp16", "fp32"]
+PrecisionName = Literal["auto", "auto_fp16", "bf16", "fp16", "fp32"]
 
 
 @dataclass(frozen=True)
@@ -43,9 +45,9 @@ class Precision:
 
 def resolve_precision(requested: PrecisionName, device: torch.device) -> Precision:
     """Pick the concrete precision for ``device``."""
-    if requested == "auto":
+    if requested in ("auto", "auto_fp16"):
         if device.type == "cuda":
-            name = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+            name = "bf16" if requested == "auto" and torch.cuda.is_bf16_supported() else "fp16"
         else:
             name = "fp32"
         return Precision(name, device.type)  # type: ignore[arg-type]

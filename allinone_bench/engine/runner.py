@@ -158,20 +158,38 @@ def _resolve_run(opts: RunOptions, console: Console) -> tuple[TaskConfig, RunDir
             cfg = load_task(opts.task, synthetic=opts.data_root is None, overrides=fitted)
     run_id = dist.broadcast_object(opts.run_id or new_run_id())
     run_dir = RunDir(Path(opts.output_dir) / cfg.name / run_id)
-    if run_dir.config.is_file() and run_dir.launch.is_file():
-        saved = _load_saved(run_dir)
-        if saved.to_dict() != cfg.to_dict():
-            console.print(f"[yellow]run {run_id} exists with another configuration; resuming it with its saved "
-                          "config.yaml (use a new --run-id for a new run)[/]")
-        return saved, run_dir, _Launch.read(run_dir.launch), True
     launch = _Launch(task=cfg.name, data_root=str(opts.data_root) if opts.data_root else None,
                      zero_shot=opts.zero_shot, run_id=run_id)
+    if run_dir.config.is_file() and run_dir.launch.is_file():
+        saved, saved_launch = _load_saved(run_dir), _Launch.read(run_dir.launch)
+        differing = _differing_keys(saved, saved_launch, cfg, launch)
+        if differing:
+            raise ConfigError(f"run {run_id} ({run_dir.path}) exists with another configuration (differs in: "
+                              f"{', '.join(differing)}); use a new --run-id, or --resume {run_dir.path} to continue "
+                              "it as saved")
+        return saved, run_dir, saved_launch, True
     if dist.is_main_process():
         run_dir.create()
         run_dir.write_config(cfg.to_dict())
         atomic_write_json(run_dir.launch, asdict(launch))
     dist.barrier()
     return cfg, run_dir, launch, False
+
+
+# Keys that never change a number (loader workers, free text): a run may be resumed with other values.
+_RESUMABLE_KEYS = frozenset({"description", "finetune.num_workers", "eval.num_workers"})
+
+
+def _differing_keys(saved: TaskConfig, saved_launch: _Launch, cfg: TaskConfig, launch: _Launch) -> list[str]:
+    """Dotted config keys (and launch options) on which a saved run and a new request disagree."""
+    from allinone_bench.tasks.config import flatten
+
+    old, new = flatten(saved.to_dict()), flatten(cfg.to_dict())
+    keys = sorted(k for k in set(old) | set(new) if k not in _RESUMABLE_KEYS and old.get(k) != new.get(k))
+    for name in ("data_root", "zero_shot"):
+        if getattr(saved_launch, name) != getattr(launch, name):
+            keys.append(f"--{name.replace('_', '-')}")
+    return keys
 
 
 def _load_saved(run_dir: RunDir) -> TaskConfig:
@@ -272,19 +290,23 @@ def _sha256_files(paths: Sequence[Path], root: Path) -> dict[str, str]:
 
 # ---------------------------------------------------------------------------------------------- flops
 def _count_flops(cfg: TaskConfig) -> tuple[FlopsInfo | None, str | None]:
-    """Joint-pass FLOPs at the run's input shape via the profile module (never faked: None on failure)."""
-    try:
-        from allinone_bench.profile.flops import profile_variant
-    except ImportError as err:
-        return None, f"flops not computed: profile module unavailable ({err})"
+    """Joint-pass FLOPs at the run's input shape via the profile module (never faked).
+
+    Called before any finetuning or evaluation, so a bug here costs nothing. Only the counter's own failures
+    are caught (a model it cannot trace: ``profile_variant`` raises RuntimeError / NotImplementedError; an input
+    it refuses: ConfigError); they give ``None`` and the reason, which results.json records in ``warnings``.
+    """
+    from allinone_bench.profile.flops import profile_variant
+
     kwargs = model_arch_kwargs(cfg)
     arch = {k: kwargs[k] for k in ("depth", "patch_size") if k in kwargs}
     try:
         report = profile_variant(cfg.model.variant, mode="joint", frames=kwargs["num_frames"],
                                  text_len=kwargs["max_text_len"], image_size=kwargs["image_size"],
                                  rolling=kwargs["rolling"], **arch)
-    except Exception as err:  # noqa: BLE001 - a counter failure must not lose the run's metrics
-        return None, f"flops not computed: {type(err).__name__}: {err}"
+    except (RuntimeError, NotImplementedError, ConfigError) as err:
+        cause = f" (cause: {type(err.__cause__).__name__}: {err.__cause__})" if err.__cause__ else ""
+        return None, f"flops not computed: {type(err).__name__}: {err}{cause}"
     d = report.to_dict()
     return FlopsInfo(value=d["value"], unit=d["unit"], counter=d["counter"], input_shape=d["input_shape"],
                      macs=d["macs"], flops=d["flops"], mode=d["mode"],
@@ -308,6 +330,9 @@ def run_task(opts: RunOptions) -> RunResult:
 
     if resumed and dist.is_main_process():
         console.print(f"resuming run {run_dir.path}")
+    flops, flops_warning = _count_flops(cfg) if opts.count_flops else (None, "flops not computed (disabled)")
+    if flops_warning:
+        warnings.append(flops_warning)
     seed_everything(cfg.seed)
 
     # ---- data
@@ -327,9 +352,14 @@ def run_task(opts: RunOptions) -> RunResult:
     zero_shot = launch.zero_shot
     if zero_shot and not kind.supports_zero_shot:
         raise ConfigError(f"task {cfg.name}: kind {cfg.kind!r} has no zero-shot protocol (drop --zero-shot)")
+    if not zero_shot and kind.supports_finetune and cfg.dataset.splits.train is None:
+        if not kind.supports_zero_shot:
+            raise ConfigError(f"task {cfg.name}: no training split, and kind {cfg.kind!r} cannot evaluate "
+                              "without finetuning")
+        zero_shot = True
+        note(f"task {cfg.name} has no training split: evaluation only (zero-shot), nothing is finetuned",
+             "cyan")
     finetune = not zero_shot and kind.supports_finetune
-    if finetune and cfg.dataset.splits.train is None:
-        raise ConfigError(f"task {cfg.name}: no training split (evaluation-only task); run it with --zero-shot")
     train_split = splits.get("train") if cfg.dataset.splits.train is not None else None
 
     # ---- model
@@ -349,6 +379,8 @@ def run_task(opts: RunOptions) -> RunResult:
     ckpt_sha = getattr(load_report, "sha256", None)
     fingerprint = _fingerprint(cfg, ckpt_sha)
     eval_precision = resolve_precision(cfg.eval.precision, device)
+    train_precision = resolve_precision(cfg.finetune.precision, device) if finetune else None
+    precision = {"eval": eval_precision.name, **({"finetune": train_precision.name} if train_precision else {})}
 
     def evaluator(tag: str) -> Evaluator:
         return Evaluator(config=cfg, device=device, precision=eval_precision, tag=tag, seed=cfg.seed,
@@ -378,7 +410,7 @@ def run_task(opts: RunOptions) -> RunResult:
             return kind.compute_metrics(kind.evaluate(m, sel_split, ev), sel_split)
 
         trainer = Trainer(kind=kind, model=model, config=cfg, device=device,
-                          precision=resolve_precision(cfg.finetune.precision, device), seed=cfg.seed,
+                          precision=train_precision, seed=cfg.seed,
                           run_dir=run_dir, validate=validate_fn, callbacks=opts.callbacks, console=console)
         t_ft = time.monotonic()
         state = trainer.fit(train_split)
@@ -405,9 +437,6 @@ def run_task(opts: RunOptions) -> RunResult:
     results_path = run_dir.results
     results: Results | None = None
     if dist.is_main_process():
-        flops, flops_warning = _count_flops(cfg) if opts.count_flops else (None, "flops not computed (disabled)")
-        if flops_warning:
-            warnings.append(flops_warning)
         write_predictions(run_dir.predictions, [kind.export_record(r) for r in records])
         if finetune:  # the finetuned (selected) weights; a zero-shot run's weights are its --checkpoint
             model.save_pretrained(run_dir.model_dir)
@@ -426,6 +455,7 @@ def run_task(opts: RunOptions) -> RunResult:
             timing=Timing(started=started_wall.isoformat(), finished=datetime.now(timezone.utc).isoformat(),
                           total_s=time.monotonic() - t0, finetune_s=finetune_s, eval_s=eval_s),
             history=history, zero_shot=zero_shot, finetuned=finetune, warnings=warnings, run_dir=run_dir,
+            precision=precision,
         )
         write_results(results_path, results)
     dist.barrier()
@@ -438,7 +468,10 @@ def _build_results(*, cfg: TaskConfig, kind: TaskKind, launch: _Launch, model: A
                    test_split: Any, total: int,
                    skipped: int, flops: FlopsInfo | None, selection: SelectionInfo, data_root: Path,
                    synthetic: bool, train_split: Any, timing: Timing, history: list[dict[str, Any]],
-                   zero_shot: bool, finetuned: bool, warnings: list[str], run_dir: RunDir) -> Results:
+                   zero_shot: bool, finetuned: bool, warnings: list[str], run_dir: RunDir,
+                   precision: dict[str, str]) -> Results:
+    from allinone_bench.tasks.departures import departure_record
+
     extra = dict(kind.protocol_summary())
     scoring = extra.pop("scoring", None)
     video = cfg.protocol.video
@@ -448,6 +481,8 @@ def _build_results(*, cfg: TaskConfig, kind: TaskKind, launch: _Launch, model: A
         permutation_seed=cfg.protocol.permutation_seed if cfg.protocol.patch_permutation != "off" else None,
         max_text_len=cfg.protocol.text.max_len, train_sampling=video.train_sampling if finetuned else None,
         video=video.to_protocol(train=False).to_dict(), extra=extra,
+        official=cfg.protocol.official, official_changes=dict(cfg.protocol.official_changes),
+        departures=departure_record(cfg), precision=precision,
     )
     annotation_files = list(test_split.annotation_files)
     if train_split is not None and finetuned:

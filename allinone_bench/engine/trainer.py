@@ -24,7 +24,13 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 
 from allinone_bench.engine import dist
-from allinone_bench.engine.optim import Schedule, build_optimizer, build_scheduler, plan_schedule
+from allinone_bench.engine.optim import (
+    Schedule,
+    accumulation_window,
+    build_optimizer,
+    build_scheduler,
+    plan_schedule,
+)
 from allinone_bench.engine.precision import Precision
 from allinone_bench.engine.progress import add_task, make_progress
 from allinone_bench.engine.rundir import RunDir, atomic_torch_save
@@ -43,7 +49,7 @@ class TrainState:
 
     epoch: int = 0  # epochs completed
     global_step: int = 0
-    best_epoch: int | None = None
+    best_epoch: float | None = None  # a fraction when validating inside epochs (finetune.val_check_interval)
     best_value: float | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
     finished: bool = False
@@ -200,14 +206,7 @@ class Trainer:
             entry: dict[str, Any] = {"epoch": epoch + 1, "step": self.state.global_step, **train_logs}
             last = self.state.epoch >= epochs or self.state.global_step >= schedule.total_steps
             if self.validate is not None and (last or self.state.epoch % max(1, self.ft.eval_every) == 0):
-                metrics = self.validate(self.model, self.state.epoch)
-                value = selection_value(metrics, self.config.selection.metric)
-                entry.update(val=metrics, selection=value)
-                if self._improved(value):
-                    self.state.best_epoch, self.state.best_value = self.state.epoch, value
-                    self._save_best()
-                self.log(f"epoch {self.state.epoch}: {self.config.selection.metric} = {value:.4f}"
-                         f" (best {self.state.best_value:.4f} @ epoch {self.state.best_epoch})")
+                entry.update(self._validate_and_select(self.state.epoch))
             self.state.history.append(entry)
             self.state.finished = last
             self._save_state(optimizer, scheduler, scaler)
@@ -221,6 +220,28 @@ class Trainer:
             self._save_best()
         self.state.finished = True
         return self.state
+
+    def _validate_and_select(self, epoch: float) -> dict[str, Any]:
+        """Validate at ``epoch`` (a whole number at an epoch's end, a fraction inside one), keep the weights if
+        the selection metric improved; returns the history fields."""
+        assert self.validate is not None
+        metrics = self.validate(self.model, epoch)  # type: ignore[arg-type]
+        value = selection_value(metrics, self.config.selection.metric)
+        if self._improved(value):
+            self.state.best_epoch, self.state.best_value = epoch, value  # type: ignore[assignment]
+            self._save_best()
+        self.log(f"epoch {epoch}: {self.config.selection.metric} = {value:.4f}"
+                 f" (best {self.state.best_value:.4f} @ epoch {self.state.best_epoch})")
+        return {"val": metrics, "selection": value}
+
+    def _mid_epoch_checks(self, n_batches: int) -> list[int]:
+        """Batch counts after which to validate inside an epoch: every ``val_check_interval`` of the epoch
+        (Lightning's rule, official MC configs use 0.5), not counting the epoch's end."""
+        interval = self.ft.val_check_interval
+        if self.validate is None or interval >= 1.0:
+            return []
+        every = max(1, int(n_batches * interval))
+        return list(range(every, n_batches, every))
 
     def _improved(self, value: float) -> bool:
         best = self.state.best_value
@@ -245,6 +266,7 @@ class Trainer:
         accum = schedule.accumulation
         n_batches = len(loader)
         total_loss, seen, start = 0.0, 0, time.monotonic()
+        checks = self._mid_epoch_checks(n_batches)
         optimizer.zero_grad(set_to_none=True)
         with make_progress(self.console) as progress:
             task = add_task(progress, f"epoch {epoch + 1}/{self.ft.epochs}", total=n_batches)
@@ -258,7 +280,7 @@ class Trainer:
                         loss = wrapped(batch)
                     if not torch.isfinite(loss):
                         raise BenchError(f"epoch {epoch + 1}, batch {i}: loss is {loss.item()} (diverged)")
-                    scaled = loss / accum
+                    scaled = loss / accumulation_window(i, n_batches, accum)
                     (scaler.scale(scaled) if scaler is not None else scaled).backward()
                 total_loss += float(loss.detach())
                 seen += 1
@@ -267,6 +289,16 @@ class Trainer:
                     if self.state.global_step >= schedule.total_steps:
                         progress.update(task, completed=n_batches)
                         break
+                    if checks and i + 1 >= checks[0]:  # validate at the first step boundary past the mark
+                        while checks and i + 1 >= checks[0]:
+                            checks.pop(0)
+                        fraction = round(epoch + (i + 1) / n_batches, 3)
+                        entry = {"epoch": fraction, "step": self.state.global_step,
+                                 **self._validate_and_select(fraction)}
+                        self.state.history.append(entry)
+                        if self.run_dir is not None and dist.is_main_process():
+                            self.run_dir.append_log(entry)
+                        self.model.train()
                 lr = optimizer.param_groups[0]["lr"]
                 progress.update(task, advance=1, info=f"loss {total_loss / seen:.4f} lr {lr:.2e}")
         self.model.eval()

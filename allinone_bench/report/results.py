@@ -46,6 +46,13 @@ class ProtocolInfo:
     train_sampling: str | None = None
     video: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    # Departures from the official code (allinone_bench.tasks.departures): per departure, the option values
+    # that ran and the official ones; ``official`` = the task's official preset ran, ``official_changes`` =
+    # what it changed (dotted key -> [before, after]); ``precision`` = the resolved autocast per stage.
+    official: bool = False
+    official_changes: dict[str, Any] = field(default_factory=dict)
+    departures: dict[str, Any] = field(default_factory=dict)
+    precision: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -83,7 +90,7 @@ class SelectionInfo:
     split: str | None
     split_name: str | None
     metric: str | None
-    best_epoch: int | None
+    best_epoch: float | None  # a fraction (e.g. 0.5) when validating inside epochs
     best_value: float | None
     uses_test: bool = False
     note: str | None = None

@@ -83,6 +83,10 @@ class ProtocolSettings:
     rolling: Literal["roll", "none", "flatten"] = "roll"
     patch_permutation: Literal["off", "seeded"] = "off"
     permutation_seed: int = 0
+    # ``official: true`` applies the task's ``official:`` preset (the official code's protocol) when the task
+    # is loaded; the loader then fills ``official_changes`` (dotted key -> [before, after]) for results.json.
+    official: bool = False
+    official_changes: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -146,7 +150,10 @@ class FinetuneSettings:
     ``batch_size`` is the global batch; gradient accumulation = batch_size // (per_device_batch_size x world).
     Parameters whose name contains one of ``head_param_patterns`` get ``lr x head_lr_mult`` (10 for QA heads).
     ``warmup``: a fraction of the total optimizer steps. ``max_steps`` caps the run (smoke tests, None = off).
-    ``precision``: ``auto`` = bf16 autocast on CUDA when supported, else fp16 with GradScaler; fp32 on CPU.
+    ``precision``: ``auto`` = bf16 autocast on CUDA when supported, else fp16 with GradScaler; ``auto_fp16`` =
+    fp16 with GradScaler on CUDA (the official AMP), fp32 on CPU; fp32 on CPU either way.
+    ``val_check_interval``: validate every this fraction of an epoch too (official MC configs: 0.5), on top of
+    the end-of-epoch validation that ``eval_every`` governs.
     """
 
     epochs: int = 10
@@ -162,9 +169,10 @@ class FinetuneSettings:
     batch_size: int = 256
     per_device_batch_size: int = 16
     grad_clip: float | None = None
-    precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
+    precision: Literal["auto", "auto_fp16", "bf16", "fp16", "fp32"] = "auto"
     num_workers: int = 4
     eval_every: int = 1
+    val_check_interval: float = 1.0
     find_unused_parameters: bool = True
 
 
@@ -174,7 +182,7 @@ class EvalSettings:
 
     batch_size: int = 32
     num_workers: int = 4
-    precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
+    precision: Literal["auto", "auto_fp16", "bf16", "fp16", "fp32"] = "auto"
 
 
 @dataclass
@@ -210,6 +218,9 @@ class TaskConfig:
     eval: EvalSettings = field(default_factory=EvalSettings)
     synthetic: SyntheticSettings = field(default_factory=SyntheticSettings)
     options: Any = field(default_factory=NoOptions)
+    # What ``protocol.official: true`` sets: a nested mapping merged over the task (after synthetic overrides,
+    # before the other ``--set`` keys), written in the task files and their includes.
+    official: dict[str, Any] = field(default_factory=dict)
     # Not YAML keys: where it came from, and whether the synthetic overrides were applied.
     source: Path | None = field(default=None, metadata={"internal": True})
     is_synthetic: bool = field(default=False, metadata={"internal": True})
@@ -518,6 +529,9 @@ def _check_semantics(cfg: TaskConfig, where: str) -> None:
     ft = cfg.finetune
     if ft.per_device_batch_size <= 0 or ft.batch_size <= 0:
         raise ConfigError(f"{where} finetune.batch_size / per_device_batch_size: must be positive")
+    if not 0.0 < ft.val_check_interval <= 1.0:
+        raise ConfigError(f"{where} finetune.val_check_interval: a fraction of an epoch in (0, 1], "
+                          f"got {ft.val_check_interval}")
     if not 0.0 <= ft.warmup < 1.0:
         raise ConfigError(f"{where} finetune.warmup: a fraction of the total steps in [0, 1), got {ft.warmup}")
     video = cfg.protocol.video
@@ -571,13 +585,34 @@ def _without_keys(mapping: dict[str, Any], paths: tuple[tuple[str, ...], ...]) -
     return out
 
 
+def _official_requested(raw: dict[str, Any], overrides: dict[str, Any] | None) -> bool:
+    if overrides and "protocol.official" in overrides:
+        return overrides["protocol.official"] is True
+    protocol = raw.get("protocol")
+    return isinstance(protocol, dict) and protocol.get("official") is True
+
+
+def flatten(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}`` (lists and scalars are leaves)."""
+    out: dict[str, Any] = {}
+    for key, value in mapping.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            out.update(flatten(value, dotted + "."))
+        else:
+            out[dotted] = value
+    return out
+
+
 def resolve_raw(
     path: Path,
     *,
     synthetic: bool = False,
     overrides: dict[str, Any] | None = None,
+    official: bool = True,
 ) -> dict[str, Any]:
-    """The merged raw mapping of a task file: includes, then synthetic overrides, then ``--set`` overrides."""
+    """The merged raw mapping of a task file: includes, then synthetic overrides, then the ``official:`` preset
+    when ``protocol.official`` is true (and ``official`` allows it), then ``--set`` overrides."""
     raw = read_yaml_with_includes(path)
     if synthetic:
         syn = raw.get("synthetic") or {}
@@ -590,6 +625,11 @@ def resolve_raw(
             if _checkpoint_given(raw, overrides):
                 syn_over = _without_keys(syn_over, CHECKPOINT_ARCHITECTURE_KEYS)
             raw = deep_merge(raw, syn_over)
+    if official and _official_requested(raw, overrides):
+        preset = raw.get("official") or {}
+        if not isinstance(preset, dict):
+            raise ConfigError(f"{path}: official: expected a mapping of the keys the official protocol sets")
+        raw = deep_merge(raw, preset)
     if overrides:
         from allinone_bench.tasks.base import get_kind
 
@@ -615,9 +655,26 @@ def load_task_config(
         layers = " and ".join(name for name, on in (("synthetic overrides", synthetic), ("--set", overrides)) if on)
         where = f"{path.name} (with {layers}):"
     cfg = validate(resolve_raw(path, synthetic=synthetic, overrides=overrides), where=where, name=path.stem)
+    if cfg.protocol.official:
+        cfg.protocol.official_changes = _official_changes(cfg, path, synthetic=synthetic, overrides=overrides)
     cfg.source = path.resolve()
     cfg.is_synthetic = synthetic
     return cfg
+
+
+def _official_changes(cfg: TaskConfig, path: Path, *, synthetic: bool, overrides: dict[str, Any] | None
+                      ) -> dict[str, Any]:
+    """``{dotted key: [value without the preset, value that runs]}`` for every key of the ``official:`` preset
+    whose value the preset changed (a later ``--set`` of the same key wins and shows as the value that runs)."""
+    try:
+        without = validate(resolve_raw(path, synthetic=synthetic, overrides=overrides, official=False),
+                           where=f"{path.name}:", name=path.stem)
+        before: dict[str, Any] = flatten(without.to_dict())
+    except ConfigError:  # the task is only valid with the preset: report the preset values alone
+        before = {}
+    after = flatten(cfg.to_dict())
+    return {key: [before.get(key), after.get(key)] for key in flatten(cfg.official)
+            if before.get(key) != after.get(key)}
 
 
 def parse_set_args(items: list[str] | tuple[str, ...] | None) -> dict[str, Any]:

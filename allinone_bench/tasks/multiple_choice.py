@@ -134,6 +134,18 @@ class OptionScoringKind(PerSampleKind):
                 "correct": record["correct"], "scores": [float(s) for s in record["scores"]]}
 
 
+def reset_rank_head(model: torch.nn.Module, *, seed: int) -> None:
+    """Re-draw the scorer ``rank_score`` reads (ITM row 1: the official ``rank_output``) as a fresh
+    ``Linear(D, 1)``: weight N(0, 0.02) from a generator seeded by the run seed, bias 0."""
+    from allinone_bench.engine.seed import seed_for
+
+    fc = model.itm_score.fc
+    generator = torch.Generator().manual_seed(seed_for(seed, "rank_head_init"))
+    with torch.no_grad():
+        fc.weight[1].copy_(torch.randn(fc.weight.shape[1], generator=generator) * 0.02)
+        fc.bias[1] = 0.0
+
+
 @dataclass
 class MultipleChoiceOptions:
     """``options:`` of caption multiple-choice tasks. ``score``: ``vtm`` = raw VTM match logit (the official
@@ -142,6 +154,10 @@ class MultipleChoiceOptions:
     options). Finetuning always uses the raw logits."""
 
     score: Literal["vtm", "vtm_prob"] = "vtm"
+    # Finetuning only. pretrained_vtm: the option scorer starts as the checkpoint's VTM "match" row (what
+    # zero-shot scores with). random: it starts at N(0, 0.02), bias 0, as in the official code, whose
+    # multiple_choice model recreates itm_score (and so rank_output) after loading the checkpoint.
+    rank_head_init: Literal["pretrained_vtm", "random"] = "pretrained_vtm"
 
 
 @register_kind
@@ -165,6 +181,8 @@ class MultipleChoiceKind(OptionScoringKind):
         if zero_shot and any(k.startswith(("itm_score.", "vtm_score.")) for k in fresh):
             raise ConfigError(f"task {self.config.name}: zero-shot multiple choice scores options with the VTM head "
                               "(itm_score), which this checkpoint lacks; use a pretrained All-in-One checkpoint")
+        if not zero_shot and self.options.rank_head_init == "random":
+            reset_rank_head(model, seed=self.config.seed)
 
     def protocol_summary(self) -> dict[str, Any]:
         return {"scoring": "VTM match logit (rank_output)" if self.options.score == "vtm"

@@ -1,5 +1,6 @@
 """Text-video retrieval (MSRVTT, DiDeMo, ActivityNet): finetune with the symmetric contrastive (VTC) loss,
-optionally plus VTM with hard negatives, and evaluate with one of three scorers:
+optionally plus a VTM loss (hard negatives with ``itm_score``, or the official random false texts ranked by
+``rank_output``; see :class:`RetrievalOptions`), and evaluate with one of three scorers:
 
 * ``dual``: cosine similarity of ``txt_proj`` (text-only [CLS]) and ``vid_proj`` (video-only cls): one
   unimodal pass per text and per video, the official "fast retrieval" numbers;
@@ -29,6 +30,10 @@ from allinone_bench.tasks.base import Batch, EvalContext, LossOutput, Record, Ta
 from allinone_bench.tasks.batching import stable_rng
 
 Scoring = Literal["dual", "cross", "dual+rerank"]
+# hard_negative_itm: 2-way itm_score CE on the positives and hard negatives mined from the VTC similarities;
+# false_text_rank: the official irtr loss, the true text and vtm_false_texts random false texts of the
+# training set scored by rank_output (ITM "match" row), softmax CE over the 1 + K scores, the true text first.
+VtmLoss = Literal["hard_negative_itm", "false_text_rank"]
 
 
 @dataclass
@@ -41,7 +46,11 @@ class RetrievalOptions:
     temperature: float = 0.05
     contrastive_weight: float = 1.0
     vtm_weight: float = 0.0
-    vtm_negatives: int = 1
+    vtm_loss: VtmLoss = "hard_negative_itm"
+    vtm_negatives: int = 1  # hard_negative_itm: mined negatives per text and per video
+    vtm_false_texts: int = 15  # false_text_rank: random false texts per video (official draw_false_text 15)
+    vtc_reduction: Literal["mean", "sum"] = "mean"
+    text_pass: Literal["once", "per_frame"] = "once"
     cross_batch_size: int | None = None  # (text, video) pairs per joint forward; default eval.batch_size
 
     def __post_init__(self) -> None:
@@ -55,6 +64,8 @@ class RetrievalOptions:
             raise ConfigError("options: contrastive_weight and vtm_weight cannot both be 0 (nothing to train)")
         if self.vtm_negatives < 1:
             raise ConfigError(f"options.vtm_negatives: must be >= 1, got {self.vtm_negatives}")
+        if self.vtm_false_texts < 1:
+            raise ConfigError(f"options.vtm_false_texts: must be >= 1, got {self.vtm_false_texts}")
 
 
 @dataclass(frozen=True)
@@ -66,12 +77,15 @@ class _Text:
     video: int
 
 
-def symmetric_contrastive_loss(text: torch.Tensor, video: torch.Tensor, temperature: float) -> torch.Tensor:
-    """Mean of text->video and video->text cross-entropy over the cosine matrix / temperature (official VTC:
-    fixed temperature 0.05, pair i <-> i is the positive)."""
+def symmetric_contrastive_loss(text: torch.Tensor, video: torch.Tensor, temperature: float,
+                               reduction: str = "mean") -> torch.Tensor:
+    """Text->video plus video->text cross-entropy over the cosine matrix / temperature (fixed temperature 0.05,
+    pair i <-> i is the positive). ``reduction``: ``mean`` of the two directions, or their ``sum`` (the
+    official ``ind_itc`` loss, twice the mean: with AdamW only the balance against the VTM loss changes)."""
     logits = text @ video.t() / temperature
     target = torch.arange(logits.shape[0], device=logits.device)
-    return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target))
+    total = F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target)
+    return total if reduction == "sum" else 0.5 * total
 
 
 def hard_negative_pairs(sims: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -86,6 +100,18 @@ def hard_negative_pairs(sims: torch.Tensor, n: int) -> tuple[torch.Tensor, torch
     text_idx = torch.cat([rows.repeat_interleave(n), neg_t.reshape(-1)])
     video_idx = torch.cat([neg_v.reshape(-1), rows.repeat_interleave(n)])
     return text_idx, video_idx
+
+
+def false_text_rank_loss(model: torch.nn.Module, batch: Batch) -> torch.Tensor:
+    """The official VTM retrieval loss (``irtr``): each video with its true text and K false texts, one joint
+    pass per pair, scored by ``rank_output`` (the ITM "match" row); cross-entropy over the 1 + K scores with the
+    true text (index 0) as the target."""
+    b, k, length = batch["false_ids"].shape
+    ids = torch.cat([batch["text_ids"][:, None], batch["false_ids"]], dim=1).view(b * (k + 1), length)
+    mask = torch.cat([batch["text_mask"][:, None], batch["false_mask"]], dim=1).view(b * (k + 1), length)
+    out = model(batch["video"].repeat_interleave(k + 1, dim=0), ids, mask)
+    scores = model.rank_score(out.cls_feats).float().view(b, k + 1)
+    return F.cross_entropy(scores, torch.zeros(b, dtype=torch.long, device=scores.device))
 
 
 @register_kind
@@ -129,26 +155,57 @@ class RetrievalKind(TaskKind):
             )
 
     # ------------------------------------------------------------------ finetuning
-    def train_item(self, sample: RetrievalSample, rng: np.random.Generator) -> Batch:
+    @property
+    def _draws_false_texts(self) -> bool:
+        return self.options.vtm_weight > 0 and self.options.vtm_loss == "false_text_rank"
+
+    def train_dataset(self, split: DatasetSplit, *, seed: int) -> Any:
+        self._train_pool: list[RetrievalSample] = list(split.samples)  # where false texts are drawn from
+        return super().train_dataset(split, seed=seed)
+
+    def _random_text(self, sample: RetrievalSample, rng: np.random.Generator) -> str:
         texts = self.texts_of(sample)
-        text = texts[int(rng.integers(len(texts)))]
-        ids, mask = self.encode_text([text])
-        return {"video": self.load_clip(sample.video, train=True, rng=rng), "text_ids": ids[0], "text_mask": mask[0]}
+        return texts[int(rng.integers(len(texts)))]
+
+    def train_item(self, sample: RetrievalSample, rng: np.random.Generator) -> Batch:
+        ids, mask = self.encode_text([self._random_text(sample, rng)])
+        item = {"video": self.load_clip(sample.video, train=True, rng=rng), "text_ids": ids[0], "text_mask": mask[0]}
+        if self._draws_false_texts:
+            # official get_false_text: a random caption of a random training sample (here never the video's own)
+            others = [s for s in self._train_pool if s.id != sample.id] or self._train_pool
+            picks = rng.integers(len(others), size=self.options.vtm_false_texts)
+            item["false_ids"], item["false_mask"] = self.encode_text(
+                [self._random_text(others[int(j)], rng) for j in picks])
+        return item
+
+    def _train_text_embeddings(self, model: torch.nn.Module, batch: Batch) -> torch.Tensor:
+        """``text_pass: per_frame`` runs the text-only pass on T copies of each text and averages them (the
+        official code; the copies differ only through dropout, so in evaluation this equals one pass)."""
+        ids, mask = batch["text_ids"], batch["text_mask"]
+        if self.options.text_pass == "once" or not model.training:
+            return model.contrastive_text(ids, mask)
+        t = self.config.protocol.video.num_frames
+        cls = model.encode_text(ids.repeat_interleave(t, dim=0), mask.repeat_interleave(t, dim=0)).cls
+        return F.normalize(model.txt_proj(cls.view(ids.shape[0], t, -1).mean(dim=1)), dim=-1)
 
     def loss(self, model: torch.nn.Module, batch: Batch) -> LossOutput:
         opts = self.options
-        text = model.contrastive_text(batch["text_ids"], batch["text_mask"])
+        text = self._train_text_embeddings(model, batch)
         video = model.contrastive_video(batch["video"])
         logs: dict[str, float] = {}
         total = text.new_zeros(())
         if opts.contrastive_weight > 0:
-            vtc = symmetric_contrastive_loss(text, video, opts.temperature)
+            vtc = symmetric_contrastive_loss(text, video, opts.temperature, opts.vtc_reduction)
             total = total + opts.contrastive_weight * vtc
             logs["vtc"] = float(vtc.detach())
-        if opts.vtm_weight > 0 and text.shape[0] > 1:
+        if opts.vtm_weight > 0 and self._draws_false_texts:
+            vtm = false_text_rank_loss(model, batch)
+        elif opts.vtm_weight > 0 and text.shape[0] > 1:
             vtm = self._vtm_loss(model, batch, (text @ video.t()).detach())
-            total = total + opts.vtm_weight * vtm
-            logs["vtm"] = float(vtm.detach())
+        else:
+            return LossOutput(total, logs)
+        total = total + opts.vtm_weight * vtm
+        logs["vtm"] = float(vtm.detach())
         return LossOutput(total, logs)
 
     def _vtm_loss(self, model: torch.nn.Module, batch: Batch, sims: torch.Tensor) -> torch.Tensor:
