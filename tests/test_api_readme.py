@@ -82,18 +82,25 @@ def test_run_log_tensorboard_mirrors_train_log(tmp_path: Path, one_thread: None)
     pytest.importorskip("tensorboard")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+    two_epochs = ["--set", "finetune.epochs=2", "--set", "finetune.max_steps=4"]
     result = CliRunner().invoke(app, ["run", "msrvtt_retrieval", "--output-dir", str(tmp_path), "--log",
-                                      "tensorboard", *QUICK])
+                                      "tensorboard", *two_epochs])
     assert result.exit_code == 0, result.output
     run_dir = next(tmp_path.glob("msrvtt_retrieval/*/"))
-    (entry,) = [json.loads(line) for line in (run_dir / "train_log.jsonl").read_text().splitlines()]
+    entries = [json.loads(line) for line in (run_dir / "train_log.jsonl").read_text().splitlines()]
+    assert len(entries) == 2
     events = EventAccumulator(str(run_dir / "tensorboard"))
     events.Reload()
-    tags = set(events.Tags()["scalars"])
-    assert {"train/loss", "train/lr", "val/selection"} <= tags
-    for tag, value in scalars(entry).items():
-        (point,) = events.Scalars(tag)
-        assert point.step == entry["step"] and point.value == pytest.approx(value, rel=1e-6)
+    assert {"train/loss", "train/lr", "val/selection"} <= set(events.Tags()["scalars"])
+    expected: dict[str, list[tuple[int, float]]] = {}
+    for entry in entries:  # the event file holds exactly what train_log.jsonl holds
+        for tag, value in scalars(entry).items():
+            expected.setdefault(tag, []).append((entry["step"], value))
+    assert set(expected) == set(events.Tags()["scalars"])
+    for tag, points in expected.items():
+        got = [(e.step, e.value) for e in events.Scalars(tag)]
+        assert [s for s, _ in got] == [s for s, _ in points], tag
+        assert [v for _, v in got] == pytest.approx([v for _, v in points], rel=1e-6), tag
 
 
 def test_exit_codes_are_documented_in_help_and_readme() -> None:

@@ -37,7 +37,8 @@ def scalars(entry: dict[str, Any]) -> dict[str, float]:
 
 
 class TensorBoardLogger:
-    """Writes each epoch's scalars to ``RUN_DIR/tensorboard`` (``tensorboard --logdir runs``), at the global step."""
+    """Writes the scalars of each train_log entry to ``RUN_DIR/tensorboard`` (``tensorboard --logdir runs``), at
+    the entry's global step."""
 
     def __init__(self, log_dir: Path | None = None) -> None:
         try:
@@ -48,6 +49,7 @@ class TensorBoardLogger:
         self._writer_cls = SummaryWriter
         self.log_dir = log_dir
         self._writer: Any = None
+        self._written = 0  # history entries already written
 
     def __call__(self, trainer: Trainer, state: TrainState) -> None:
         if not dist.is_main_process() or not state.history:
@@ -57,10 +59,13 @@ class TensorBoardLogger:
             if folder is None:
                 return
             self._writer = self._writer_cls(log_dir=str(folder))
-        entry = state.history[-1]
-        step = int(entry.get("step", state.global_step))
-        for tag, value in scalars(entry).items():
-            self._writer.add_scalar(tag, value, global_step=step)
+        # every entry since the last call: mid-epoch validations (finetune.val_check_interval) add entries too;
+        # a resumed run rewrites its earlier entries into the new event file, at the same steps
+        for entry in state.history[self._written:]:
+            step = int(entry.get("step", state.global_step))
+            for tag, value in scalars(entry).items():
+                self._writer.add_scalar(tag, value, global_step=step)
+        self._written = len(state.history)
         self._writer.flush()
 
 
