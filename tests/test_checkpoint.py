@@ -24,6 +24,7 @@ from allinone_bench.model import (
     load_checkpoint,
     read_state_dict,
     resolve_checkpoint,
+    save_pretrained,
     sha256_file,
 )
 
@@ -225,7 +226,7 @@ def test_finetuned_head_needs_matching_model(tmp_path: Path) -> None:
 
 def test_save_pretrained_dir_is_a_checkpoint(tmp_path: Path) -> None:
     donor = build_model("s", qa_labels=4, **SMALL)
-    donor.save_pretrained(tmp_path / "saved")
+    save_pretrained(donor, tmp_path / "saved")
     model = build_model("s", qa_labels=4, **SMALL)
     assert load_checkpoint(model, tmp_path / "saved").ok
     _assert_equal_tensors(model, donor.state_dict())

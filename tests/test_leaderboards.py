@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from allinone_bench.errors import ConfigError
-from allinone_bench.paths import leaderboards_dir, tasks_dir
+from allinone_bench.paths import leaderboards_dir
 from allinone_bench.report.leaderboard import (
     Leaderboard,
     all_leaderboards,
@@ -19,14 +19,6 @@ from allinone_bench.report.leaderboard import (
 )
 
 EXPECTED_IDS = ["1", "2a", "2b", "2c", "2d", "3", "4", "5a", "5b", "5c", "6", "7"]
-# Our task names (contract) and the metric names results.json may carry (brief names and metrics-package names).
-OUR_TASKS = {"msrvtt_retrieval", "didemo_retrieval", "activitynet_retrieval", "msrvtt_qa", "msvd_qa",
-             "tgif_frameqa", "tgif_action", "tgif_transition", "msrvtt_mc", "lsmdc_mc", "youcook2_caption",
-             "tvc_caption", "k400_probe", "hmdb51_probe", "ucf101_probe"}
-OUR_METRICS = {f"{d}_{m}" for d in ("t2v", "v2t") for m in ("r1", "r5", "r10", "r50", "medr", "meanr", "R@1",
-                                                          "R@5", "R@10", "R@50", "MdR", "MnR")}
-OUR_METRICS |= {"acc", "acc_in_vocab", "mc_acc", "bleu4", "meteor", "rouge_l", "cider", "BLEU-4", "METEOR",
-                "ROUGE-L", "CIDEr", "top1", "top5", "top10"}
 FILES = sorted(leaderboards_dir().glob("table*.yaml"))
 
 
@@ -70,13 +62,15 @@ def test_file_parses_and_names_its_table(path: Path) -> None:
 
 @pytest.mark.parametrize("board", list(all_leaderboards().values()), ids=lambda b: b.table)
 def test_mappings_use_our_task_and_metric_names(board: Leaderboard) -> None:
+    """Each mapped metric is one name, exactly as the task writes it (the task YAML's ``metrics``)."""
+    from allinone_bench.tasks.registry import describe_tasks
+
+    written = {info.name: set(info.metrics) for info in describe_tasks()}
     for mapping in board.mappings:
-        assert mapping.task == "*" or mapping.task in OUR_TASKS
-        if mapping.task != "*" and tasks_dir().is_dir() and any(tasks_dir().glob("*.yaml")):
-            assert (tasks_dir() / f"{mapping.task}.yaml").is_file(), mapping.task
-        for key, names in mapping.metrics.items():
+        assert mapping.task == "*" or mapping.task in written
+        for key, name in mapping.metrics.items():
             assert board.column(key).decimals is not None
-            assert set(names) <= OUR_METRICS, names
+            assert isinstance(name, str) and name in written[mapping.task], (board.table, key, name)
 
 
 def test_tables_without_a_task_of_ours() -> None:
@@ -242,6 +236,30 @@ def test_malformed_files_name_the_file_and_key(tmp_path: Path) -> None:
         load_leaderboard_file(_write(tmp_path, BASE.replace('"Table 9"', '"Table 8"') + "  - {method: X, acc: 1}\n"))
     with pytest.raises(ConfigError, match="invalid YAML"):
         load_leaderboard_file(_write(tmp_path, BASE + "  - {method: X, acc: [\n"))
+    with pytest.raises(ConfigError, match=r"table9.yaml: rows\[0\].acc(.value)?: expected a number, a string or null"):
+        load_leaderboard_file(_write(tmp_path, BASE + "  - {method: X, acc: [1]}\n"))
+    with pytest.raises(ConfigError, match=r"table9.yaml: columns\[1\].role: Input should be 'method'"):
+        load_leaderboard_file(_write(tmp_path, BASE.replace("decimals: 1}", "decimals: 1, role: x}")
+                                     + "  - {method: X, acc: 1}\n"))
     ok = load_leaderboard_file(_write(tmp_path, BASE + "  - {method: X, acc: {value: null, uncertain: true, "
                                                        "note: lost}}\n"))
     assert ok.uncertain_cells()[0][2].note == "lost"
+
+
+MAPPED = BASE.replace("tasks: []", "tasks: [msrvtt_qa]") + "  - {method: X, acc: 1}\nmappings:\n"
+
+
+def test_mappings_take_one_exact_metric_name_and_run_fields(tmp_path: Path) -> None:
+    board = load_leaderboard_file(_write(tmp_path, MAPPED + "  - {task: msrvtt_qa, metrics: {acc: acc}, "
+                                                            "when: {data.options.val_file: val}}\n"))
+    assert board.mappings[0].metrics == {"acc": "acc"} and board.mappings[0].when == {"data.options.val_file": "val"}
+    with pytest.raises(ConfigError, match=r"table9.yaml: mappings\[0\].metrics.acc: Input should be a valid string"):
+        load_leaderboard_file(_write(tmp_path, MAPPED + "  - {task: msrvtt_qa, metrics: {acc: [acc, mc_acc]}}\n"))
+    with pytest.raises(ConfigError, match=r"table9.yaml: mappings\[0\]: .*\['train_split'\] are not run fields"):
+        load_leaderboard_file(_write(tmp_path, MAPPED + "  - {task: msrvtt_qa, metrics: {acc: acc}, "
+                                                        "when: {train_split: 7k}}\n"))
+    with pytest.raises(ConfigError, match=r"table9.yaml: mappings\[0\].metrics: unknown columns \['nope'\]"):
+        load_leaderboard_file(_write(tmp_path, MAPPED + "  - {task: msrvtt_qa, metrics: {nope: acc}}\n"))
+    with pytest.raises(ConfigError, match=r"table9.yaml: columns\[1\].ours: .*exactly one of 'field'"):
+        load_leaderboard_file(_write(tmp_path, BASE.replace("decimals: 1}", "decimals: 1, ours: {scale: 2}}")
+                                     + "  - {method: X, acc: 1}\n"))

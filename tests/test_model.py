@@ -15,6 +15,7 @@ from allinone_bench.model import (
     list_variants,
     load_pretrained,
     register_variant,
+    save_pretrained,
     variant_config,
 )
 
@@ -299,7 +300,7 @@ def test_grad_checkpointing_matches_and_trains() -> None:
 def test_save_and_load_pretrained(tmp_path: torch.Tensor) -> None:
     model = tiny_model("s", qa_labels=7, rolling="none")
     video, ids, mask = tiny_inputs()
-    model.save_pretrained(tmp_path / "m")
+    save_pretrained(model, tmp_path / "m")
     assert (tmp_path / "m" / "model.safetensors").is_file() and (tmp_path / "m" / "config.json").is_file()
     again = load_pretrained(tmp_path / "m").eval()
     assert again.config == model.config

@@ -59,7 +59,8 @@ def _model(**kw: object) -> torch.nn.Module:
 
 def _reference_joint(model: torch.nn.Module, video: torch.Tensor, ids: torch.Tensor,
                      mask: torch.Tensor) -> torch.Tensor:
-    """Independent transcription of reference section 1.4 (roll with torch.roll before EVERY block)."""
+    """Independent transcription of the official ``AllinoneTransformerSS.infer`` (roll with torch.roll before
+    EVERY block)."""
     b, t = video.shape[:2]
     tte = model.token_type_embeddings.weight
     text = (model.text_embeddings(ids) + tte[0]).repeat_interleave(t, 0)

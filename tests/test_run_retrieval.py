@@ -21,7 +21,7 @@ from allinone_bench.engine.precision import resolve_precision
 from allinone_bench.engine.runner import model_arch_kwargs
 from allinone_bench.engine.synthetic import ensure_synthetic
 from allinone_bench.errors import ConfigError
-from allinone_bench.model import build_model
+from allinone_bench.model import build_model, save_pretrained
 from allinone_bench.report.results import read_results
 from allinone_bench.tasks import get_kind, load_task
 
@@ -154,7 +154,7 @@ def test_zero_shot_dual_needs_projection_heads(tmp_path: Path) -> None:
     cfg = load_task("msrvtt_retrieval", synthetic=True)
     torch.manual_seed(0)
     pretrained = build_model(cfg.model.variant, **model_arch_kwargs(cfg))  # like a released ckpt: no txt_proj
-    ckpt = pretrained.save_pretrained(tmp_path / "ckpt")
+    ckpt = save_pretrained(pretrained, tmp_path / "ckpt")
     opts = dict(task="msrvtt_retrieval", checkpoint=str(ckpt), zero_shot=True, output_dir=tmp_path / "runs",
                 count_flops=False)
     with pytest.raises(ConfigError, match="options.scoring=cross"):

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import json
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from allinone_bench.profile import (
-    TABLE1_COMPONENTS,
-    TABLE1_PARAMS,
-    FlopReport,
-    ParamBreakdown,
-    profile_variant,
-    variant_params,
-)
+if TYPE_CHECKING:  # allinone_bench.profile imports torch: loaded inside the commands only
+    from allinone_bench.profile import FlopReport, ParamBreakdown
 
 console = Console()
 
@@ -58,6 +53,8 @@ def _flops_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the results.json 'flops' block as JSON."),
 ) -> None:
     """Count the FLOPs of one forward pass (torch.utils.flop_counter, attention included)."""
+    from allinone_bench.profile import profile_variant
+
     report = profile_variant(variant, mode=mode.value, frames=frames, text_len=text_len, image_size=image_size,
                              batch=batch, attention=attention.value)
     if as_json:
@@ -106,6 +103,8 @@ def _params_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
 ) -> None:
     """Parameters by component, beside the paper's Table 1 figure."""
+    from allinone_bench.profile import variant_params
+
     names = list(_VARIANTS) if variant.strip().lower() == "all" else [variant]
     reports = [variant_params(name) for name in names]
     if as_json:
@@ -115,6 +114,8 @@ def _params_cmd(
 
 
 def _print_params(reports: list[ParamBreakdown]) -> None:
+    from allinone_bench.profile import TABLE1_COMPONENTS, TABLE1_PARAMS
+
     table = Table(title="Parameters by component (millions)", title_justify="left")
     table.add_column("component")
     table.add_column("Table 1 rule", justify="center")

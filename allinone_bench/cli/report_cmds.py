@@ -10,7 +10,7 @@ import csv
 import io
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 from rich.console import Console
@@ -18,9 +18,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from allinone_bench.errors import ConfigError
-from allinone_bench.report.leaderboard import all_leaderboards, get_leaderboard
-from allinone_bench.report.store import RunGroup, RunRecord, flatten, group_by_seed, load_runs
-from allinone_bench.report.tables import FORMATS, build_table, checkpoint_label, render
+
+if TYPE_CHECKING:  # the report modules (pandas, pydantic) load inside the commands: `tasks` stays fast
+    from allinone_bench.report.store import RunGroup, RunRecord
 
 DEFAULT_RUNS_DIR = Path("runs")
 
@@ -30,6 +30,8 @@ err_console = Console(stderr=True)
 
 def _runs(runs_dir: Path | None, task: str | None = None) -> list[RunRecord]:
     """Runs under ``runs_dir``; without the option, ``./runs`` if it exists, else none."""
+    from allinone_bench.report.store import load_runs
+
     if runs_dir is None:
         if not DEFAULT_RUNS_DIR.is_dir():
             return []
@@ -41,11 +43,14 @@ def table(
     table_id: Optional[str] = typer.Argument(None, metavar="ID", help="Paper table id, e.g. 5a (omit to list)."),
     runs: Optional[Path] = typer.Option(None, "--runs", help="Directory of runs (OUTPUT/TASK/RUN_ID/results.json); "
                                                              "default ./runs if present."),
-    fmt: str = typer.Option("md", "--format", "-f", help=f"Output format: {' | '.join(FORMATS)}."),
+    fmt: str = typer.Option("md", "--format", "-f", help="Output format: md | latex | csv."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
     notes: bool = typer.Option(True, "--notes/--no-notes", help="Append the table's notes (md, latex)."),
 ) -> None:
     """Print a table of the paper with the rows of our runs appended (marked 'Ours:')."""
+    from allinone_bench.report.leaderboard import all_leaderboards, get_leaderboard
+    from allinone_bench.report.tables import FORMATS, build_table, render
+
     if table_id is None:
         listing = Table(title="Paper tables (allinone-bench table ID)")
         for col in ("ID", "Source", "Title", "Our tasks"):
@@ -90,6 +95,8 @@ def results(
                                                            "group on stdout, for scripts)."),
 ) -> None:
     """List finished runs: task, metrics, model, seed, date."""
+    from allinone_bench.report.store import group_by_seed, load_runs
+
     if fmt not in ("table", "json", "csv"):
         raise ConfigError(f"unknown --format {fmt!r}; expected one of table, json, csv")
     records = load_runs(runs, task=task)
@@ -111,18 +118,18 @@ def results(
                                 for m, s in stats.items() if s is not None)
             run = group.first
             listing.add_row(escape(", ".join(group.run_ids)), escape(run.task), escape(metrics), _model_text(run),
-                            ",".join("-" if s is None else str(s) for s in group.seeds), _date_text(run))
+                            ",".join(str(s) for s in group.seeds), _date_text(run))
     else:
         for run in records:
             metrics = "  ".join(f"{m}={v:.2f}" for m, v in run.metrics.items())
             listing.add_row(escape(run.run_id), escape(run.task), escape(metrics), _model_text(run),
-                            "-" if run.seed is None else str(run.seed), _date_text(run))
+                            str(run.seed), _date_text(run))
     console.print(listing)
 
 
 def _run_row(run: RunRecord) -> dict[str, Any]:
     """One run for ``results --format json|csv``."""
-    return {"run_id": run.run_id, "task": run.task, "task_version": run.task_version, "path": str(run.path),
+    return {"run_id": run.run_id, "task": run.task, "task_version": run.results.task_version, "path": str(run.path),
             "metrics": dict(run.metrics), "variant": run.model.variant, "checkpoint": run.model.checkpoint,
             "params": run.model.params, "seed": run.seed, "zero_shot": run.zero_shot, "synthetic": run.synthetic,
             "date": run.date.isoformat() if run.date else None}
@@ -140,6 +147,8 @@ def _group_row(group: RunGroup) -> dict[str, Any]:
 
 def _csv(rows: list[dict[str, Any]]) -> str:
     """Flat CSV (nested keys dotted: ``metrics.t2v_R@1``, ``metrics.acc.mean``; lists joined by ``;``)."""
+    from allinone_bench.report.store import flatten
+
     flat = [{k: ";".join(map(str, v)) if isinstance(v, list) else v for k, v in flatten(row).items()}
             for row in rows]
     columns = list(dict.fromkeys(key for row in flat for key in row))
@@ -151,6 +160,8 @@ def _csv(rows: list[dict[str, Any]]) -> str:
 
 
 def _model_text(run: RunRecord) -> str:
+    from allinone_bench.report.tables import checkpoint_label
+
     params = f", {run.model.params / 1e6:.1f}M" if run.model.params else ""
     flags = "".join(f", {flag}" for flag, on in (("zero-shot", run.zero_shot), ("synthetic data", run.synthetic))
                     if on)
@@ -158,7 +169,7 @@ def _model_text(run: RunRecord) -> str:
 
 
 def _date_text(run: RunRecord) -> str:
-    return run.date.strftime("%Y-%m-%d %H:%M") if run.date else "-"
+    return run.date.strftime("%Y-%m-%d %H:%M")
 
 
 def register(app: typer.Typer) -> None:

@@ -102,6 +102,7 @@ def print_results(results: object, path: Path) -> None:
 
 def tasks(
     kind: Annotated[str | None, typer.Option("--kind", help="Only tasks of this kind.")] = None,
+    check: Annotated[bool, typer.Option("--check", help="Validate each task fully (imports the kinds).")] = False,
 ) -> None:
     """List the registered tasks with their kind, dataset adapter and metrics."""
     from allinone_bench.tasks.registry import describe_tasks
@@ -112,7 +113,7 @@ def tasks(
     table.add_column("dataset", overflow="fold")
     table.add_column("metrics", overflow="fold")
     table.add_column("ver", justify="right")
-    for info in describe_tasks():
+    for info in describe_tasks(check=check):
         if kind is not None and info.kind != kind:
             continue
         if info.error:

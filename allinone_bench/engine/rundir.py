@@ -3,46 +3,24 @@
 Everything a run produces lives here: the resolved config, the launch options (for ``--resume``), the
 training state written at the end of every epoch, the best weights, the evaluation cache, predictions and
 ``results.json``. Files are written to a temporary name and ``os.replace``d, so a crash never leaves a
-half-written file that a resume would trust.
+half-written file that a resume would trust (the torch-free helpers live in :mod:`allinone_bench.atomic`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import torch
 import yaml
 
+from allinone_bench.atomic import atomic_write, atomic_write_json, atomic_write_text
 
-def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Call ``write(fileobj)`` on a temporary file next to ``path``, fsync, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
-
-
-def atomic_write_json(path: Path, data: Any) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+__all__ = ["RunDir", "atomic_torch_save", "atomic_write", "atomic_write_json", "atomic_write_text", "new_run_id"]
 
 
 def atomic_torch_save(path: Path, obj: Any) -> None:

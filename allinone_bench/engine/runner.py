@@ -363,7 +363,7 @@ def run_task(opts: RunOptions) -> RunResult:
     train_split = splits.get("train") if cfg.dataset.splits.train is not None else None
 
     # ---- model
-    from allinone_bench.model import build_model, load_checkpoint
+    from allinone_bench.model import build_model, load_checkpoint, save_pretrained
 
     seed_everything(cfg.seed)
     model = build_model(cfg.model.variant, **model_arch_kwargs(cfg), **kind.model_overrides(train_split))
@@ -439,7 +439,7 @@ def run_task(opts: RunOptions) -> RunResult:
     if dist.is_main_process():
         write_predictions(run_dir.predictions, [kind.export_record(r) for r in records])
         if finetune:  # the finetuned (selected) weights; a zero-shot run's weights are its --checkpoint
-            model.save_pretrained(run_dir.model_dir)
+            save_pretrained(model, run_dir.model_dir)
         results = _build_results(
             cfg=cfg, kind=kind, launch=launch, model=model, load_report=load_report, metrics=metrics,
             dataset_options=dict(adapter.options),

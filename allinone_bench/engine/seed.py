@@ -43,10 +43,3 @@ def worker_init_fn(worker_id: int) -> None:
     np.random.seed((base + worker_id) % (2**32))
     random.seed(base + worker_id)
 
-
-def set_deterministic(enabled: bool) -> None:
-    """Deterministic kernels where torch has them (slower; used by tests that compare runs bit for bit)."""
-    torch.use_deterministic_algorithms(enabled, warn_only=True)
-    if torch.backends.cudnn.is_available():
-        torch.backends.cudnn.benchmark = not enabled
-        torch.backends.cudnn.deterministic = enabled

@@ -1,6 +1,7 @@
 """All-in-One: one shared Transformer over text and video tokens, with temporal token rolling.
 
-Joint pass (``forward``), official layout (reference section 1.4): per frame the sequence
+Joint pass (``forward``), official layout (``AllinoneTransformerSS.infer`` in
+AllInOne/modules/allinone_module.py): per frame the sequence
 ``[text (type 0) ; vision cls (, dist) ; patches (type 1)]``, the text copied to every frame, attention run
 per frame (B*T sequences), the video tokens rolled between neighbouring frames before every block, a final
 LayerNorm, and the mean over frames. The pooler reads the text [CLS] position.
@@ -37,7 +38,6 @@ and nothing rolls.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -84,7 +84,7 @@ class UnimodalOutput:
 
 
 class AllInOne(nn.Module):
-    """All-in-One Ti / S / B with the official parameter names (see reference section 3.2)."""
+    """All-in-One Ti / S / B with the official parameter names (those of the released Lightning checkpoints)."""
 
     def __init__(self, config: AllInOneConfig) -> None:
         super().__init__()
@@ -318,10 +318,3 @@ class AllInOne(nn.Module):
         """(B, 512) L2-normalised ``vid_proj`` of the video-only cls token (frame-averaged)."""
         proj = self._require("vid_proj", "contrastive=True")
         return F.normalize(proj(self.encode_video(video).cls), dim=-1)
-
-    # ------------------------------------------------------------------ persistence
-    def save_pretrained(self, directory: str | Path) -> Path:
-        """Write ``model.safetensors`` + ``config.json`` to ``directory`` (see :func:`load_pretrained`)."""
-        from allinone_bench.model.checkpoint import save_pretrained
-
-        return save_pretrained(self, directory)

@@ -20,8 +20,9 @@ PATCH_PERMUTATIONS: tuple[str, ...] = ("off", "seeded")
 class AllInOneConfig:
     """Architecture + forward options of one All-in-One model.
 
-    Defaults are the official ones (reference sections 1.1-1.5): depth 12, patch 16, 224 px frames, 3 frames,
-    40 text positions, BERT vocabulary, dropout 0.1, stochastic depth 0.1 (both inactive in eval).
+    Defaults are the official ones (official AllInOne/config.py and modules/base_vision_transformer.py): depth 12,
+    patch 16, 224 px frames, 3 frames, 40 text positions, BERT vocabulary, dropout 0.1, stochastic depth 0.1
+    (both inactive in eval).
     """
 
     variant: str = "b"

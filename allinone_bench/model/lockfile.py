@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from allinone_bench import paths
+from allinone_bench.atomic import atomic_write_text
 from allinone_bench.errors import CheckpointError
 
 LOCK_FILE_NAME = "checkpoints.lock.yaml"
@@ -57,8 +58,6 @@ def read_lock(path: Path | None = None) -> dict[str, LockEntry]:
 
 def record(name: str, *, file: Path, sha256: str, url: str, path: Path | None = None) -> Path:
     """Add (or replace) ``name``'s digest and write the lock file atomically; returns its path."""
-    from allinone_bench.engine.rundir import atomic_write_text  # lazy: the engine imports the model package
-
     path = path or lock_path(file.parent)
     entries = read_lock(path)
     entries[name] = LockEntry(file=file.name, sha256=sha256, size=file.stat().st_size, url=url,

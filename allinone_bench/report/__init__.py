@@ -1,6 +1,8 @@
-"""Reports: the results store, the paper's tables as data, table regeneration and the FLOPs/accuracy plot.
+"""Reports: the results schema, the results store, the paper's tables as data, table regeneration and the
+FLOPs/accuracy plot.
 
-``results.py`` (the results writer) belongs to the engine; everything here only reads results.json files.
+``schema.py`` defines results.json once (pydantic); the engine writes it through ``results.py``, and the store,
+tables, plot and the ``results`` command read it back into the same model.
 """
 
 from __future__ import annotations

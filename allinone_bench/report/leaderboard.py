@@ -1,48 +1,71 @@
-"""The paper's published tables, loaded from ``leaderboards/table*.yaml`` into typed, validated objects.
+"""The paper's published tables, loaded from ``leaderboards/table*.yaml`` into validated pydantic models.
 
 Each YAML file is one table or sub-table of the paper (``table: "5a"``, ``source: "Table 5a"``) with its
 columns in the paper's order, one row per published method, and a ``mappings`` list saying which of our
-tasks fill which columns with which of our metric names. A cell is a plain value (null = the paper's "-") or
-``{value, uncertain, note, annotation}`` where the extraction of the paper was not clean: numbers are never
-invented, unreadable cells stay marked.
+tasks fill which columns with which metric (named exactly as runs write it in results.json). A cell is a
+plain value (null = the paper's "-") or ``{value, uncertain, note, annotation}`` where the extraction of the
+paper was not clean: numbers are never invented, unreadable cells stay marked. Errors name the file and the
+dotted key (``table9.yaml: rows[0].acc: ...``).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from allinone_bench.errors import ConfigError
 from allinone_bench.paths import leaderboards_dir
+from allinone_bench.report.schema import Results
+
+if TYPE_CHECKING:
+    from allinone_bench.report.store import RunRecord
 
 ANY_TASK = "*"
+_ROW_NOTE_KEY = "row_note"
+#: Run fields a ``when`` or ``ours.field`` may start with: the blocks of results.json, and ``checkpoint.``
+#: (the run's entry in checkpoints.yaml).
+RUN_FIELD_HEADS = frozenset(Results.model_fields) | {"checkpoint"}
 
 # Factor turning our metric value (as results.json stores it) into the unit the paper prints. The metrics
 # package reports retrieval recalls and accuracies in percent and captioning scores x100 (the paper's
 # convention), so the identity is the default; a metric reported as a fraction would be listed here.
 METRIC_TO_PAPER_SCALE: dict[str, float] = {}
 
-_CELL_KEYS = frozenset({"value", "uncertain", "note", "annotation"})
-_ROW_NOTE_KEY = "row_note"
+
+def _scalar(raw: Any) -> Any:
+    if raw is None or isinstance(raw, (str, int, float)) and not isinstance(raw, bool):
+        return raw
+    raise ValueError(f"expected a number, a string or null, got {raw!r}")
 
 
-@dataclass(frozen=True)
-class Cell:
+Scalar = Annotated[Any, BeforeValidator(_scalar)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Cell(_Model):
     """One published cell: the printed value (None = '-'), and whether our reading of it is uncertain."""
 
-    value: str | int | float | None
+    value: Scalar
     uncertain: bool = False
     note: str | None = None
     annotation: str | None = None  # printed next to the value, e.g. "(7.3↑)"
 
+    @model_validator(mode="before")
+    @classmethod
+    def _from_scalar(cls, raw: Any) -> Any:
+        return raw if isinstance(raw, dict) else {"value": raw}
 
-@dataclass(frozen=True)
-class OursSpec:
+
+class OursSpec(_Model):
     """How our rows fill a non-metric column: a run field (``model.params``, scaled) or a constant."""
 
     field: str | None = None
@@ -50,16 +73,23 @@ class OursSpec:
     const: str | None = None
     decimals: int | None = None  # our measured values may carry more precision than the paper's column
 
+    @model_validator(mode="after")
+    def _one_source(self) -> OursSpec:
+        if (self.field is None) == (self.const is None):
+            raise ValueError("give exactly one of 'field' (a run field such as model.params) or 'const'")
+        if self.field is not None and self.field.split(".")[0] not in RUN_FIELD_HEADS:
+            raise ValueError(f"field {self.field!r}: not a run field (starts with one of {sorted(RUN_FIELD_HEADS)})")
+        return self
 
-@dataclass(frozen=True)
-class Column:
+
+class Column(_Model):
     key: str
     label: str
     group: str | None = None
     suffix: str = ""
     decimals: int | None = None
     unit: str | None = None
-    role: str | None = None  # "method" | "flops" | "accuracy" (the column Fig. 1c plots)
+    role: Literal["method", "flops", "accuracy"] | None = None  # "accuracy": the column Fig. 1c plots
     lower_is_better: bool = False
     ours: OursSpec | None = None
 
@@ -69,64 +99,81 @@ class Column:
         return f"{self.group} {self.label}" if self.group else self.label
 
 
-@dataclass(frozen=True)
-class TaskMapping:
-    """Our ``task`` fills ``metrics`` (column key -> our metric names) when the run's protocol matches ``when``.
-
-    A column may list several metric names (``[t2v_r1, t2v_R@1]``): the first one a run reports is used, so
-    a table keeps working across a rename of a metric.
-    """
+class TaskMapping(_Model):
+    """Our ``task`` fills ``metrics`` (column key -> the metric name as results.json writes it) when every
+    ``when`` run field (dotted, e.g. ``data.options.cut``) has the given value."""
 
     task: str
-    metrics: Mapping[str, tuple[str, ...]]
-    when: Mapping[str, Any] = field(default_factory=dict)
+    metrics: dict[str, str] = Field(default_factory=dict)
+    when: dict[str, Any] = Field(default_factory=dict)
 
-    def metric_for(self, key: str, available: Iterable[str]) -> str | None:
-        """The first of the column's metric names among ``available`` (None when the run reports none)."""
-        present = set(available)
-        return next((name for name in self.metrics.get(key, ()) if name in present), None)
+    @model_validator(mode="after")
+    def _known_fields(self) -> TaskMapping:
+        bad = [k for k in self.when if k.split(".")[0] not in RUN_FIELD_HEADS]
+        if bad:
+            raise ValueError(f"when: {bad} are not run fields (dotted, e.g. data.options.cut)")
+        return self
 
-    def matches(self, task: str, protocol: Mapping[str, Any]) -> bool:
-        if self.task not in (task, ANY_TASK):
+    def matches(self, run: RunRecord) -> bool:
+        if self.task not in (run.task, ANY_TASK):
             return False
-        return all(str(_protocol_key(protocol, k)).lower() == str(v).lower() for k, v in self.when.items())
+        return all(str(run.lookup(k)).lower() == str(v).lower() for k, v in self.when.items())
 
 
-def _protocol_key(protocol: Mapping[str, Any], key: str) -> Any:
-    """``key`` at the top of the protocol or one level down (writers keep kind-specific keys in ``extra``)."""
-    if key in protocol:
-        return protocol[key]
-    for block in protocol.values():
-        if isinstance(block, Mapping) and key in block:
-            return block[key]
-    return None
-
-
-@dataclass(frozen=True)
-class PublishedRow:
-    cells: Mapping[str, Cell]
+class PublishedRow(_Model):
+    cells: dict[str, Cell]
     note: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_note(cls, raw: Any) -> Any:
+        if not isinstance(raw, dict):
+            return raw
+        return {"cells": {k: v for k, v in raw.items() if k != _ROW_NOTE_KEY}, "note": raw.get(_ROW_NOTE_KEY)}
 
     def value(self, key: str) -> Any:
         cell = self.cells.get(key)
         return None if cell is None else cell.value
 
 
-@dataclass(frozen=True)
-class Leaderboard:
+class Leaderboard(_Model):
     """One table of the paper as data."""
 
-    table: str
+    table: Annotated[str, BeforeValidator(str)]
     title: str
     source: str
-    caption: str
-    tasks: tuple[str, ...]
-    mappings: tuple[TaskMapping, ...]
+    caption: str = ""
+    tasks: tuple[str, ...] = ()
+    mappings: tuple[TaskMapping, ...] = ()
     columns: tuple[Column, ...]
     rows: tuple[PublishedRow, ...]
-    notes: tuple[str, ...]
-    ours_identity: tuple[str, ...] | None
-    path: Path
+    notes: tuple[str, ...] = ()
+    ours_identity: tuple[str, ...] | None = None
+    path: Path = Path("?")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Leaderboard:
+        if self.source != f"Table {self.table}":
+            raise ValueError(f"source: {self.source!r} does not name table {self.table!r}")
+        keys = [c.key for c in self.columns]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"columns: duplicate column keys in {keys}")
+        if sum(c.role == "method" for c in self.columns) != 1:
+            raise ValueError("columns: exactly one column needs role: method")
+        if len({c.header for c in self.columns}) != len(self.columns):
+            raise ValueError("columns: two columns share the same group + label")
+        for i, row in enumerate(self.rows):
+            if set(row.cells) != set(keys):
+                missing, extra = sorted(set(keys) - set(row.cells)), sorted(set(row.cells) - set(keys))
+                raise ValueError(f"rows[{i}]: cells do not match the columns (missing {missing}, unknown {extra})")
+        for i, m in enumerate(self.mappings):
+            bad = sorted(set(m.metrics) - set(keys))
+            if bad:
+                raise ValueError(f"mappings[{i}].metrics: unknown columns {bad}")
+        if set(self.tasks) != {m.task for m in self.mappings}:
+            raise ValueError(f"tasks: {sorted(self.tasks)} differ from the tasks of 'mappings' "
+                             f"{sorted({m.task for m in self.mappings})}")
+        return self
 
     @property
     def method_column(self) -> Column:
@@ -138,9 +185,9 @@ class Leaderboard:
                 return col
         raise KeyError(key)
 
-    def mapping_for(self, task: str, protocol: Mapping[str, Any]) -> TaskMapping | None:
-        """The first mapping our run (task, protocol) satisfies, or None when the table has no place for it."""
-        return next((m for m in self.mappings if m.matches(task, protocol)), None)
+    def mapping_for(self, run: RunRecord) -> TaskMapping | None:
+        """The first mapping ``run`` satisfies, or None when the table has no place for it."""
+        return next((m for m in self.mappings if m.matches(run)), None)
 
     def uncertain_cells(self) -> list[tuple[int, str, Cell]]:
         """(row index, column key, cell) of every cell marked uncertain."""
@@ -155,100 +202,33 @@ def normalize_id(table_id: str) -> str:
     return re.sub(r"^(tab(le)?)", "", re.sub(r"[\s_.-]+", "", str(table_id).lower()))
 
 
-def _err(path: Path, what: str) -> ConfigError:
-    return ConfigError(f"{path}: {what}")
+def dotted(loc: tuple[int | str, ...]) -> str:
+    """A pydantic error location as the YAML's dotted key: ``("rows", 0, "cells", "acc")`` -> ``rows[0].acc``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part != "cells":  # PublishedRow's internal level: the YAML row holds the cells directly
+            out += f".{part}" if out else part
+    return out
 
 
-def _parse_cell(path: Path, where: str, raw: Any) -> Cell:
-    if isinstance(raw, dict):
-        unknown = set(raw) - _CELL_KEYS
-        if unknown or "value" not in raw:
-            raise _err(path, f"{where}: a cell object needs 'value' and only {sorted(_CELL_KEYS)}; "
-                             f"got {sorted(raw)}")
-        return Cell(_parse_scalar(path, where, raw["value"]), bool(raw.get("uncertain", False)),
-                    raw.get("note"), raw.get("annotation"))
-    return Cell(_parse_scalar(path, where, raw))
-
-
-def _parse_scalar(path: Path, where: str, raw: Any) -> str | int | float | None:
-    if raw is None or isinstance(raw, (str, int, float)) and not isinstance(raw, bool):
-        return raw
-    raise _err(path, f"{where}: expected a number, a string or null, got {raw!r}")
-
-
-def _parse_column(path: Path, i: int, raw: Any) -> Column:
-    if not isinstance(raw, dict) or "key" not in raw or "label" not in raw:
-        raise _err(path, f"columns[{i}]: expected a mapping with 'key' and 'label'")
-    ours_raw = raw.get("ours")
-    ours = None
-    if ours_raw is not None:
-        if not isinstance(ours_raw, dict) or not ({"field", "const"} & set(ours_raw)):
-            raise _err(path, f"columns[{i}].ours: expected {{field: ..., scale: ...}} or {{const: ...}}")
-        ours = OursSpec(ours_raw.get("field"), float(ours_raw.get("scale", 1.0)), ours_raw.get("const"),
-                        ours_raw.get("decimals"))
-    known = {"key", "label", "group", "suffix", "decimals", "unit", "role", "lower_is_better", "ours"}
-    if set(raw) - known:
-        raise _err(path, f"columns[{i}]: unknown keys {sorted(set(raw) - known)}")
-    return Column(str(raw["key"]), str(raw["label"]), raw.get("group"), str(raw.get("suffix", "")),
-                  raw.get("decimals"), raw.get("unit"), raw.get("role"), bool(raw.get("lower_is_better", False)),
-                  ours)
+def _describe(err: ValidationError) -> str:
+    first = err.errors()[0]
+    msg = first["msg"].removeprefix("Value error, ")
+    where = dotted(first["loc"])
+    more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    return f"{where}: {msg}{more}" if where else f"{msg}{more}"
 
 
 def parse_leaderboard(raw: Any, path: Path) -> Leaderboard:
-    """Validate the decoded YAML of one table file (errors name the file and the offending key)."""
-    if not isinstance(raw, dict):
-        raise _err(path, "top level must be a mapping")
-    for key in ("table", "title", "source", "columns", "rows"):
-        if key not in raw:
-            raise _err(path, f"missing key '{key}'")
-    table = str(raw["table"])
-    if raw["source"] != f"Table {table}":
-        raise _err(path, f"source {raw['source']!r} does not name table {table!r}")
-    columns = tuple(_parse_column(path, i, c) for i, c in enumerate(raw["columns"]))
-    keys = [c.key for c in columns]
-    if len(set(keys)) != len(keys):
-        raise _err(path, f"duplicate column keys in {keys}")
-    if sum(c.role == "method" for c in columns) != 1:
-        raise _err(path, "exactly one column needs role: method")
-    if len({c.header for c in columns}) != len(columns):
-        raise _err(path, "two columns share the same group + label")
-
-    rows = []
-    for i, row in enumerate(raw["rows"] or []):
-        if not isinstance(row, dict):
-            raise _err(path, f"rows[{i}]: expected a mapping")
-        cell_keys = [k for k in row if k != _ROW_NOTE_KEY]
-        if set(cell_keys) != set(keys):
-            missing, extra = sorted(set(keys) - set(cell_keys)), sorted(set(cell_keys) - set(keys))
-            raise _err(path, f"rows[{i}]: cells do not match the columns (missing {missing}, unknown {extra})")
-        cells = {k: _parse_cell(path, f"rows[{i}].{k}", row[k]) for k in keys}
-        rows.append(PublishedRow(cells, row.get(_ROW_NOTE_KEY)))
-
-    mappings = []
-    for i, m in enumerate(raw.get("mappings") or []):
-        if not isinstance(m, dict) or "task" not in m or not isinstance(m.get("metrics", {}), dict):
-            raise _err(path, f"mappings[{i}]: expected {{task: ..., metrics: {{column: metric}}, when: {{...}}}}")
-        bad = sorted(set(m.get("metrics") or {}) - set(keys))
-        if bad:
-            raise _err(path, f"mappings[{i}]: metrics name unknown columns {bad}")
-        metrics: dict[str, tuple[str, ...]] = {}
-        for key, names in (m.get("metrics") or {}).items():
-            names = [names] if isinstance(names, str) else names
-            if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-                raise _err(path, f"mappings[{i}].metrics.{key}: expected a metric name or a list of names")
-            metrics[str(key)] = tuple(names)
-        mappings.append(TaskMapping(str(m["task"]), metrics, dict(m.get("when") or {})))
-    tasks = tuple(str(t) for t in raw.get("tasks") or ())
-    if set(tasks) != {m.task for m in mappings}:
-        raise _err(path, f"'tasks' {sorted(tasks)} differ from the tasks of 'mappings' "
-                         f"{sorted({m.task for m in mappings})}")
-    identity = raw.get("ours_identity")
-    return Leaderboard(
-        table=table, title=str(raw["title"]), source=str(raw["source"]), caption=str(raw.get("caption", "")),
-        tasks=tasks, mappings=tuple(mappings), columns=columns, rows=tuple(rows),
-        notes=tuple(str(n) for n in raw.get("notes") or ()),
-        ours_identity=tuple(identity) if identity else None, path=path,
-    )
+    """Validate the decoded YAML of one table file (errors name the file and the dotted key)."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{path}: top level must be a mapping")
+    try:
+        return Leaderboard.model_validate({**raw, "path": path})
+    except ValidationError as err:
+        raise ConfigError(f"{path}: {_describe(err)}") from None
 
 
 def load_leaderboard_file(path: str | Path) -> Leaderboard:
@@ -298,11 +278,6 @@ def get_leaderboard(table_id: str, directory: str | Path | None = None) -> Leade
     if tid not in boards:
         raise ConfigError(f"unknown table {table_id!r}; valid tables: {', '.join(boards)}")
     return boards[tid]
-
-
-def leaderboards_for_task(task: str, directory: str | Path | None = None) -> list[Leaderboard]:
-    """The tables that have columns for ``task`` (tables accepting any task excluded)."""
-    return [b for b in all_leaderboards(directory).values() if task in b.tasks]
 
 
 def to_paper_units(metric: str, value: float) -> float:

@@ -99,19 +99,22 @@ def our_points(board: Leaderboard, task: str, runs: Iterable[RunRecord]) -> tupl
     for group in group_by_seed(r for r in runs if r.task == task):
         run = group.first
         ident = f"{task}/{', '.join(group.run_ids)}"
-        mapping = board.mapping_for(task, run.protocol)
+        mapping = board.mapping_for(run)
         key = next((k for k in (mapping.metrics if mapping else {}) if k in acc_keys), None)
         if mapping is None or key is None:
             skipped.append(f"{ident}: {board.source} has no accuracy column for this run's protocol")
             continue
-        metric = mapping.metric_for(key, {m for r in group.runs for m in r.metrics})
-        stat = None if metric is None else group.stat(metric)
-        if stat is None or metric is None:
-            skipped.append(f"{ident}: results.json has none of the metrics {list(mapping.metrics[key])}")
+        metric = mapping.metrics[key]
+        stat = group.stat(metric)
+        if stat is None:
+            skipped.append(f"{ident}: results.json has no value for metric {metric!r}")
             continue
         flops = group.stat_of("flops.gmacs")
         if flops is None:
-            why = "no 'flops' block" if run.flops is None else f"FLOPs unit {run.flops.unit!r} not understood"
+            if run.flops is None or run.flops.value is None:
+                why = "no FLOPs count in results.json"
+            else:
+                why = f"FLOPs unit {run.flops.unit!r} not understood"
             skipped.append(f"{ident}: {why}")
             continue
         label = f"{OURS_PREFIX} {run.model.label} [{checkpoint_label(run.model.checkpoint)}], T={run.frames}"

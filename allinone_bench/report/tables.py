@@ -11,15 +11,12 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 import pandas as pd
-import yaml
 
 from allinone_bench.errors import ConfigError
-from allinone_bench.paths import checkpoints_file
 from allinone_bench.report.leaderboard import Cell, Column, Leaderboard, to_paper_units
 from allinone_bench.report.store import MetricStat, RunGroup, RunRecord, group_by_seed
 
@@ -169,24 +166,14 @@ def _identity(board: Leaderboard, group: RunGroup) -> tuple[Any, ...]:
     return ident if board.ours_identity else ident + (group.seeds,)
 
 
-@lru_cache(maxsize=4)
-def _released_checkpoints(path: str) -> dict[str, dict[str, Any]]:
-    """checkpoints.yaml entries by name ({} when the file is absent or not in the expected shape)."""
-    try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return {}
-    entries = raw.get("checkpoints") if isinstance(raw, dict) else None
-    if not isinstance(entries, list):
-        return {}
-    return {str(e["name"]): e for e in entries if isinstance(e, dict) and "name" in e}
-
-
 def _checkpoint_field(run: RunRecord, name: str) -> str:
-    """A field of the run's released checkpoint (e.g. its pre-training data), '-' for other weights."""
-    entry = _released_checkpoints(str(checkpoints_file())).get(run.model.checkpoint or "")
-    value = None if entry is None else entry.get(name)
-    if isinstance(value, list):
+    """A field of the run's released checkpoint (e.g. its pre-training data), '-' for other weights. Read
+    with the strict loader of ``checkpoints.yaml``: a malformed file is an error, not an empty column."""
+    from allinone_bench.model.hub import load_registry
+
+    entry = load_registry().get(run.model.checkpoint or "")
+    value = None if entry is None else getattr(entry, name, None)
+    if isinstance(value, (list, tuple)):
         return " + ".join(str(v) for v in value)
     return "-" if value is None else str(value)
 
@@ -219,17 +206,15 @@ def _our_cell(column: Column, groups: Sequence[RunGroup]) -> str:
 
 def our_rows(board: Leaderboard, runs: Iterable[RunRecord]) -> list[ViewRow]:
     """The rows our runs add to ``board`` (empty when none of its mappings accepts any run)."""
-    groups = [g for g in group_by_seed(runs) if board.mapping_for(g.task, g.first.protocol) is not None]
+    groups = [g for g in group_by_seed(runs) if board.mapping_for(g.first) is not None]
     partials: list[_Partial] = []
     for group in groups:
-        mapping = board.mapping_for(group.task, group.first.protocol)
+        mapping = board.mapping_for(group.first)
         assert mapping is not None
         cells: dict[str, tuple[str, float | None]] = {}
-        available = {m for r in group.runs for m in r.metrics}
-        for key in mapping.metrics:
-            metric = mapping.metric_for(key, available)
-            stat = None if metric is None else group.stat(metric)
-            if stat is None or metric is None:
+        for key, metric in mapping.metrics.items():
+            stat = group.stat(metric)
+            if stat is None:
                 cells[key] = ("-", None)
                 continue
             cells[key] = (format_stat(stat, board.column(key), lambda v, m=metric: to_paper_units(m, v)),

@@ -1,33 +1,26 @@
 """Tasks: YAML-registered benchmark tasks (:mod:`.registry`, :mod:`.config`) and the task kinds that run them
-(:mod:`.base`: the :class:`TaskKind` interface; one module per kind)."""
+(:mod:`.base`: the :class:`TaskKind` interface; one module per kind).
+
+The names below load on first access (PEP 562), so importing :mod:`allinone_bench.tasks.registry` to list
+the tasks does not import torch through :mod:`.base`.
+"""
 
 from __future__ import annotations
 
-from allinone_bench.tasks.base import (
-    EvalContext,
-    LossOutput,
-    PerSampleKind,
-    TaskKind,
-    get_kind,
-    list_kinds,
-    register_kind,
-)
-from allinone_bench.tasks.config import TaskConfig, load_task_config, parse_set_args
-from allinone_bench.tasks.registry import describe_tasks, list_tasks, load_task, task_path
+import importlib
+from typing import Any
 
-__all__ = [
-    "EvalContext",
-    "LossOutput",
-    "PerSampleKind",
-    "TaskConfig",
-    "TaskKind",
-    "describe_tasks",
-    "get_kind",
-    "list_kinds",
-    "list_tasks",
-    "load_task",
-    "load_task_config",
-    "parse_set_args",
-    "register_kind",
-    "task_path",
-]
+_EXPORTS: dict[str, str] = {
+    "EvalContext": "base", "LossOutput": "base", "PerSampleKind": "base", "TaskKind": "base",
+    "get_kind": "base", "list_kinds": "base", "register_kind": "base",
+    "TaskConfig": "config", "load_task_config": "config", "parse_set_args": "config",
+    "describe_tasks": "registry", "list_tasks": "registry", "load_task": "registry", "task_path": "registry",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)

@@ -48,14 +48,9 @@ _ADAPTER_MODULES: tuple[str, ...] = (
 
 
 def _import_adapter_modules() -> None:
-    """Import every adapter module; a module not written yet is skipped, any other import error propagates."""
+    """Import every adapter module (each registers its adapters); an import error propagates."""
     for module in _ADAPTER_MODULES:
-        qualified = f"{__name__}.{module}"
-        try:
-            importlib.import_module(qualified)
-        except ModuleNotFoundError as err:
-            if err.name != qualified:
-                raise
+        importlib.import_module(f"{__name__}.{module}")
 
 
 _import_adapter_modules()
