@@ -24,32 +24,10 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from allinone_bench.bench.data import write_clip
 from allinone_bench.data.sampling import sample_indices
 from allinone_bench.data.video import probe, read_frames
 from allinone_bench.errors import VideoDecodeError
-
-
-def write_clip(
-    path: Path, *, codec: str, gop: int | None = None, seconds: int = 10, fps: int = 30, h: int = 240, w: int = 320
-) -> Path:
-    """A clip whose content changes every frame (a drifting colour gradient with noise)."""
-    rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[0:h, 0:w]
-    container = av.open(str(path), "w")
-    stream = container.add_stream(codec, rate=fps)
-    stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-    if gop is not None:
-        stream.codec_context.gop_size = gop
-    for i in range(seconds * fps):
-        base = np.stack([(xx + 3 * i) % 256, (yy + 2 * i) % 256, (xx + yy + i) % 256], axis=-1)
-        noise = rng.integers(0, 24, (h, w, 1))
-        frame = av.VideoFrame.from_ndarray(np.clip(base + noise, 0, 255).astype(np.uint8), format="rgb24")
-        for packet in stream.encode(frame):
-            container.mux(packet)
-    for packet in stream.encode():
-        container.mux(packet)
-    container.close()
-    return path
 
 
 def time_ms(fn: Callable[[], object], repeats: int) -> float:

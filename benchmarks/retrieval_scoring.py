@@ -16,31 +16,10 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
-from typing import Any
-
 import torch
 from rich.console import Console
 from rich.table import Table
-
-
-def _count_joint_forwards(model: torch.nn.Module) -> dict[str, int]:
-    counts = {"joint": 0, "text": 0, "video": 0}
-
-    def joint_hook(_module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        counts["joint"] += int(args[0].shape[0])
-
-    model.register_forward_pre_hook(joint_hook, with_kwargs=True)
-    for name in ("encode_text", "encode_video"):
-        original = getattr(model, name)
-
-        def wrapped(x: torch.Tensor, *a: Any, _orig: Any = original, _name: str = name, **kw: Any) -> Any:
-            counts[_name.split("_")[1]] += int(x.shape[0])
-            return _orig(x, *a, **kw)
-
-        setattr(model, name, wrapped)
-    return counts
 
 
 def main() -> None:
@@ -54,12 +33,11 @@ def main() -> None:
     parser.add_argument("--output-dir", type=Path, default=None)
     args = parser.parse_args()
 
+    from allinone_bench.bench.retrieval import count_forwards, scorer_settings, score_split
     from allinone_bench.data.datasets import get_adapter
     from allinone_bench.data.tokenizer import load_tokenizer
     from allinone_bench.engine import RunOptions, run_task
     from allinone_bench.engine.dist import select_device
-    from allinone_bench.engine.evaluator import Evaluator
-    from allinone_bench.engine.precision import resolve_precision
     from allinone_bench.engine.runner import model_arch_kwargs
     from allinone_bench.engine.synthetic import ensure_synthetic
     from allinone_bench.model import build_model, load_pretrained
@@ -82,33 +60,20 @@ def main() -> None:
         model = load_pretrained(run.run_dir / "model")
         trained = f"finetuned {args.train_epochs} epochs (VTC + VTM) on {cfg.synthetic.num_videos} synthetic videos"
     model.to(device).eval()
-    counts = _count_joint_forwards(model)
+    counts = count_forwards(model)
 
     # msrvtt_ret's synthetic split is train 2/3, test 1/3: 3N videos give an N-video test split.
     root, _ = ensure_synthetic(cfg.dataset.adapter, 3 * args.num_videos, seed=1)
     split = get_adapter(cfg.dataset.adapter)(root).load("test")
     console.print(f"eval set: {len(split.samples)} videos x {len(split.samples)} texts ({root}); model: {trained}")
 
-    scorers: list[tuple[str, dict[str, Any]]] = [("dual", {"options.scoring": "dual"})]
-    scorers += [(f"dual+rerank(k={k})", {"options.scoring": "dual+rerank", "options.rerank_k": k}) for k in args.k]
-    if not args.skip_cross:
-        scorers.append(("cross", {"options.scoring": "cross"}))
+    scorers = scorer_settings(tuple(args.k), cross=not args.skip_cross)
     table = Table(title=f"retrieval scoring on a {len(split.samples)}x{len(split.samples)} synthetic set",
                   header_style="bold")
     for col in ("scorer", "joint forwards", "text passes", "video passes", "t2v R@1", "v2t R@1", "time (s)"):
         table.add_column(col, justify="left" if col == "scorer" else "right")
-    tokenizer = load_tokenizer()
     for label, overrides in scorers:
-        task_cfg = load_task("msrvtt_retrieval", synthetic=True,
-                             overrides={"eval.batch_size": 64, "options.cross_batch_size": 128, **overrides})
-        kind = get_kind("retrieval")(task_cfg, tokenizer)
-        ev = Evaluator(config=task_cfg, device=device, precision=resolve_precision(task_cfg.eval.precision, device),
-                       tag="bench", seed=0, num_workers=0)
-        for key in counts:
-            counts[key] = 0
-        start = time.perf_counter()
-        metrics = kind.compute_metrics(kind.evaluate(model, split, ev), split)
-        elapsed = time.perf_counter() - start
+        metrics, elapsed = score_split(model, split, counts, overrides, device, precision="fp32")
         table.add_row(label, f"{counts['joint']:,}", f"{counts['text']:,}", f"{counts['video']:,}",
                       f"{metrics['t2v_R@1']:.1f}", f"{metrics['v2t_R@1']:.1f}", f"{elapsed:.1f}")
         console.print(f"  {label}: done in {elapsed:.1f}s")
@@ -118,6 +83,7 @@ def main() -> None:
     from allinone_bench.data.synthetic import COLOURS, DIRECTIONS, SHAPES
 
     words = set(COLOURS) | set(SHAPES) | set(DIRECTIONS)
+    kind = get_kind("retrieval")(cfg, load_tokenizer())
     scenes = [frozenset(words & set(kind.texts_of(s)[0].lower().split())) for s in split.samples]
     ceiling = 100.0 * sum(1.0 / scenes.count(sc) for sc in scenes) / len(scenes)
     console.print(f"chance t2v R@1 = {100.0 / len(split.samples):.2f}; ceiling (duplicate captions) = {ceiling:.1f}; "

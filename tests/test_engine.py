@@ -72,7 +72,9 @@ def test_selection_value_sums_and_names_missing() -> None:
 
 def test_precision_resolution_on_cpu() -> None:
     cpu = torch.device("cpu")
-    assert resolve_precision("auto", cpu).name == "fp32"
+    from allinone_bench.engine.precision import cpu_native_bf16
+
+    assert resolve_precision("auto", cpu).name == ("bf16" if cpu_native_bf16()[0] else "fp32")
     assert resolve_precision("bf16", cpu).dtype is torch.bfloat16
     with pytest.raises(ConfigError, match="fp16 needs a CUDA device"):
         resolve_precision("fp16", cpu)

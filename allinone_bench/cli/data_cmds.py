@@ -98,6 +98,40 @@ def _report_table(report: Any) -> Table:
     return table
 
 
+def _cache_cmd(
+    task: str = typer.Argument(..., help="Task name (tasks/<name>.yaml)."),
+    data_root: Path = typer.Option(None, "--data-root", help="Dataset folder (default: the synthetic set)."),
+    cache_dir: Path = typer.Option(None, "--cache-dir", help="Frame cache folder (default: "
+                                   "$ALLINONE_BENCH_FRAME_CACHE, else <cache>/frames)."),
+    workers: int = typer.Option(0, "--workers", "-j", min=0, help="Decoding processes (0 = CPU count)."),
+    max_gb: float = typer.Option(None, "--max-gb", help="Size limit (default $ALLINONE_BENCH_FRAME_CACHE_GB or 20)."),
+) -> None:
+    """Decode TASK's evaluation videos once into the frame cache (memory-mapped uint8 frames)."""
+    import os
+
+    from rich.progress import Progress
+
+    from allinone_bench.data.cache_fill import fill_cache
+    from allinone_bench.data.frame_cache import DEFAULT_GB, ENV_DIR, ENV_GB, FrameCache
+    from allinone_bench.paths import cache_dir as default_cache
+
+    folder = cache_dir or Path(os.environ.get(ENV_DIR) or default_cache() / "frames")
+    limit = max_gb if max_gb is not None else float(os.environ.get(ENV_GB, DEFAULT_GB))
+    cache = FrameCache(folder, int(limit * 2**30))
+    with Progress(console=console, transient=True) as bar:
+        job = bar.add_task(f"caching {task}", total=None)
+        report = fill_cache(task, data_root, cache, workers=workers or (os.cpu_count() or 1),
+                            progress=lambda done, total: bar.update(job, completed=done, total=total))
+    console.print(f"{task}: {report.videos} videos; {report.cached} cached now, {report.present} already cached, "
+                  f"{len(report.failed)} failed; cache {folder} holds {cache.size_bytes() / 2**20:.1f} MiB "
+                  f"(limit {limit:g} GB)")
+    for path, reason in list(report.failed.items())[:_MAX_ISSUES]:
+        console.print(Text.assemble(("  - ", "red"), f"{path}: {reason}"))
+    console.print(f"[dim]use it: export {ENV_DIR}={folder}[/]")
+    if report.failed:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     data_app = typer.Typer(help="Inspect datasets on disk.", no_args_is_help=True)
 
@@ -131,6 +165,7 @@ def register(app: typer.Typer) -> None:
         if not report.ok:
             raise typer.Exit(1)
 
+    data_app.command("cache")(_cache_cmd)
     app.add_typer(data_app, name="data")
 
     @app.command("synth")

@@ -12,6 +12,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:  # allinone_bench.profile imports torch: loaded inside the commands only
     from allinone_bench.profile import FlopReport, ParamBreakdown
+from allinone_bench.report.display import paper_model_name
 
 console = Console()
 
@@ -36,6 +37,12 @@ class PassMode(str, Enum):
     text = "text"
 
 
+class Rolling(str, Enum):
+    roll = "roll"
+    none = "none"
+    flatten = "flatten"
+
+
 class AttentionKernel(str, Enum):
     sdpa = "sdpa"
     explicit = "explicit"
@@ -50,13 +57,15 @@ def _flops_cmd(
     batch: int = typer.Option(1, "--batch", "-b", min=1, help="Clips per forward pass."),
     attention: AttentionKernel = typer.Option(AttentionKernel.sdpa, "--attention",
                                               help="Fused SDPA or the explicit softmax(QK^T)V path."),
+    rolling: Rolling = typer.Option(Rolling.roll, "--rolling",
+                                    help="roll (official), none, or flatten (one sequence per clip; Fig. 3)."),
     as_json: bool = typer.Option(False, "--json", help="Print the results.json 'flops' block as JSON."),
 ) -> None:
     """Count the FLOPs of one forward pass (torch.utils.flop_counter, attention included)."""
     from allinone_bench.profile import profile_variant
 
     report = profile_variant(variant, mode=mode.value, frames=frames, text_len=text_len, image_size=image_size,
-                             batch=batch, attention=attention.value)
+                             batch=batch, attention=attention.value, rolling=rolling.value)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
         return
@@ -64,7 +73,7 @@ def _flops_cmd(
 
 
 def _print_flops(report: FlopReport) -> None:
-    console.print(f"[bold]All-in-One-{report.variant.upper()}[/], {report.mode} pass, "
+    console.print(f"[bold]{paper_model_name(report.variant)}[/], {report.mode} pass, "
                   f"input: {report.input_shape.describe()}")
     console.print(f"  [bold green]{report.gmacs:.2f} GMACs[/] (multiply-accumulates; fvcore's convention, the "
                   f"paper's unit) = [bold]{report.gflops:.2f} GFLOPs[/] (2 x MACs)")
@@ -120,7 +129,7 @@ def _print_params(reports: list[ParamBreakdown]) -> None:
     table.add_column("component")
     table.add_column("Table 1 rule", justify="center")
     for r in reports:
-        table.add_column(f"All-in-One-{(r.variant or '?').upper()}", justify="right")
+        table.add_column(paper_model_name(r.variant), justify="right")
     components = [c for c in dict.fromkeys(k for r in reports for k in r.by_component)]
     for component in components:
         counted = "yes" if component in TABLE1_COMPONENTS else "no"

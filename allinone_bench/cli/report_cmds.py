@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from allinone_bench.errors import ConfigError
+from allinone_bench.report.display import metric_with_unit
 
 if TYPE_CHECKING:  # the report modules (pandas, pydantic) load inside the commands: `tasks` stays fast
     from allinone_bench.report.store import RunGroup, RunRecord
@@ -28,15 +29,26 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-def _runs(runs_dir: Path | None, task: str | None = None) -> list[RunRecord]:
-    """Runs under ``runs_dir``; without the option, ``./runs`` if it exists, else none."""
+INCLUDE_LIMITED_HELP = "Also use runs made with --limit (smoke runs on a subset; left out by default)."
+
+
+def _runs(runs_dir: Path | None, task: str | None = None, include_limited: bool = False) -> list[RunRecord]:
+    """Runs under ``runs_dir``; without the option, ``./runs`` if it exists, else none. ``--limit`` runs are
+    left out (and counted on stderr) unless ``include_limited``."""
     from allinone_bench.report.store import load_runs
 
     if runs_dir is None:
         if not DEFAULT_RUNS_DIR.is_dir():
             return []
         runs_dir = DEFAULT_RUNS_DIR
-    return load_runs(runs_dir, task=task)
+    records = load_runs(runs_dir, task=task)
+    limited = [r for r in records if r.limited]
+    if limited and not include_limited:
+        err_console.print(f"left out {len(limited)} run(s) made with --limit (smoke runs on a subset): "
+                          f"{', '.join(r.run_id for r in limited)}; --include-limited shows them",
+                          highlight=False, soft_wrap=True)
+        records = [r for r in records if not r.limited]
+    return records
 
 
 def table(
@@ -46,6 +58,7 @@ def table(
     fmt: str = typer.Option("md", "--format", "-f", help="Output format: md | latex | csv."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
     notes: bool = typer.Option(True, "--notes/--no-notes", help="Append the table's notes (md, latex)."),
+    include_limited: bool = typer.Option(False, "--include-limited", help=INCLUDE_LIMITED_HELP),
 ) -> None:
     """Print a table of the paper with the rows of our runs appended (marked 'Ours:')."""
     from allinone_bench.report.leaderboard import all_leaderboards, get_leaderboard
@@ -62,7 +75,7 @@ def table(
     board = get_leaderboard(table_id)
     if fmt.lower() not in FORMATS:
         raise ConfigError(f"unknown --format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    view = build_table(board, _runs(runs))
+    view = build_table(board, _runs(runs, include_limited=include_limited))
     text = render(view, fmt, notes=notes)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -76,11 +89,12 @@ def flops_accuracy(
     task: str = typer.Option(..., "--task", help="Task whose published table prints FLOPs (msrvtt_retrieval)."),
     runs: Optional[Path] = typer.Option(None, "--runs", help="Directory of runs; default ./runs if present."),
     output: Path = typer.Option(..., "--output", "-o", help="PNG file to write."),
+    include_limited: bool = typer.Option(False, "--include-limited", help=INCLUDE_LIMITED_HELP),
 ) -> None:
     """Fig. 1c: FLOPs per video-text pair (log x) against R@1, published methods and our runs."""
     from allinone_bench.report.plot import plot_flops_accuracy
 
-    result = plot_flops_accuracy(task, _runs(runs, task=task), output)
+    result = plot_flops_accuracy(task, _runs(runs, task=task, include_limited=include_limited), output)
     console.print(f"wrote {result.path}: {len(result.published)} published points ({result.board.source}), "
                   f"{len(result.ours)} of ours", highlight=False, soft_wrap=True)
     for reason in result.skipped:
@@ -114,14 +128,13 @@ def results(
         for group in group_by_seed(records):
             names = sorted({m for r in group.runs for m in r.metrics})
             stats = {m: group.stat(m) for m in names}
-            metrics = "  ".join(f"{m}={s.mean:.2f}" + (f"±{s.std:.2f}" if s.std is not None else "")
-                                for m, s in stats.items() if s is not None)
+            metrics = "  ".join(f"{m}={metric_with_unit(m, s.mean, s.std)}" for m, s in stats.items() if s is not None)
             run = group.first
             listing.add_row(escape(", ".join(group.run_ids)), escape(run.task), escape(metrics), _model_text(run),
                             ",".join(str(s) for s in group.seeds), _date_text(run))
     else:
         for run in records:
-            metrics = "  ".join(f"{m}={v:.2f}" for m, v in run.metrics.items())
+            metrics = "  ".join(f"{m}={metric_with_unit(m, v)}" for m, v in run.metrics.items())
             listing.add_row(escape(run.run_id), escape(run.task), escape(metrics), _model_text(run),
                             str(run.seed), _date_text(run))
     console.print(listing)
@@ -163,8 +176,8 @@ def _model_text(run: RunRecord) -> str:
     from allinone_bench.report.tables import checkpoint_label
 
     params = f", {run.model.params / 1e6:.1f}M" if run.model.params else ""
-    flags = "".join(f", {flag}" for flag, on in (("zero-shot", run.zero_shot), ("synthetic data", run.synthetic))
-                    if on)
+    flags = "".join(f", {flag}" for flag, on in (("zero-shot", run.zero_shot), ("synthetic data", run.synthetic),
+                                                 (f"--limit {run.n_samples.limit}", run.limited)) if on)
     return escape(f"{run.model.label} [{checkpoint_label(run.model.checkpoint)}]{params}{flags}")
 
 

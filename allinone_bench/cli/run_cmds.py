@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from allinone_bench.errors import ConfigError
 
@@ -36,6 +37,14 @@ def run(
     resume: Annotated[Path | None, typer.Option("--resume", help="Continue an interrupted run directory.")] = None,
     run_id: Annotated[str | None, typer.Option("--run-id", help="Run directory name (existing: resumes).")] = None,
     device: Annotated[str | None, typer.Option("--device", help="cpu | cuda | cuda:N (default: best).")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Smoke run: evaluate and finetune on N "
+                                              "samples per split (first N by id); table/plot leave it out.")] = None,
+    limit_seed: Annotated[int | None, typer.Option("--limit-seed", help="With --limit: a seeded random sample "
+                                                   "of N instead of the first N.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars or progress lines.")] = False,
+    log_interval: Annotated[float | None, typer.Option("--log-interval", min=0.001, help="Seconds between progress "
+                                                       "lines when the output is not a terminal (also at each "
+                                                       "10%); default 30.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results object (results.json) on stdout "
                                           "instead of the table; progress stays on stderr.")] = False,
     log: Annotated[list[str] | None, typer.Option("--log", help="Extra training-curve logger: tensorboard "
@@ -48,23 +57,27 @@ def run(
     """
     from allinone_bench.engine import RunOptions, run_task
     from allinone_bench.engine.dist import destroy_distributed, is_main_process
+    from allinone_bench.engine.limit import check_limit
+    from allinone_bench.engine.loggers import build_loggers
+    from allinone_bench.engine.progress import DEFAULT_INTERVAL_S, configured
     from allinone_bench.tasks.config import parse_set_args
 
     if task is None and resume is None:
         raise ConfigError("run: give a TASK (see `allinone-bench tasks`) or --resume RUN_DIR")
-    if resume is not None and (set_ or variant or checkpoint or seed is not None or data_root or zero_shot):
+    if resume is not None and (set_ or variant or checkpoint or seed is not None or data_root or zero_shot
+                               or limit is not None):
         raise ConfigError("run --resume: the run continues with its saved config.yaml and launch options; "
-                          "other options (--set, --variant, --checkpoint, --seed, --data-root, --zero-shot) "
-                          "are not allowed")
-    from allinone_bench.engine.loggers import build_loggers
-
+                          "other options (--set, --variant, --checkpoint, --seed, --data-root, --zero-shot, "
+                          "--limit) are not allowed")
+    check_limit(limit, limit_seed)
     opts = RunOptions(
         task=task or "", data_root=data_root, checkpoint=checkpoint, variant=variant, zero_shot=zero_shot,
         output_dir=output_dir, seed=seed, overrides=parse_set_args(set_), resume=resume, run_id=run_id,
-        device=device, console=err_console, callbacks=build_loggers(log or ()),
+        device=device, console=err_console, limit=limit, limit_seed=limit_seed, callbacks=build_loggers(log or ()),
     )
     try:
-        result = run_task(opts)
+        with configured(quiet=quiet, interval_s=DEFAULT_INTERVAL_S if log_interval is None else log_interval):
+            result = run_task(opts)
     finally:
         destroy_distributed()
     if is_main_process() and result.results is not None:
@@ -75,24 +88,34 @@ def run(
 
 
 def print_results(results: object, path: Path) -> None:
-    """The metrics table, the protocol line and the results path."""
+    """The metrics table (values with units, counts as integers), the protocol line and the results path."""
+    from allinone_bench.engine.limit import describe_limit
+    from allinone_bench.report.display import format_metric, metric_unit, paper_model_name, reduced_architecture
     from allinone_bench.report.results import Results
 
     assert isinstance(results, Results)
-    title = f"{results.task} (v{results.task_version}) - All-in-One-{results.model.variant.upper()}"
-    table = Table(title=title, show_header=True, header_style="bold")
+    model = paper_model_name(results.model.variant, results.model.checkpoint)
+    reduced = reduced_architecture(results.model.config)
+    n = results.n_samples
+    title = f"{results.task} (v{results.task_version}) - {model}" + (f" ({reduced})" if reduced else "")
+    if n.limit is not None:
+        title += f" - LIMITED to {describe_limit(n.limit, n.limit_seed)}"
+    table = Table(show_header=True, header_style="bold")
     table.add_column("metric")
     table.add_column("value", justify="right")
+    table.add_column("unit")
     for name, value in results.metrics.items():
-        table.add_row(name, "n/a" if value != value else f"{value:.2f}")
+        table.add_row(name, format_metric(name, value), metric_unit(name))
+    console.print(Text(title, style="bold"), soft_wrap=True)  # whole in logs, not wrapped to the table's width
     console.print(table)
     p = results.protocol
+    limited = f" (--limit {n.limit}: not comparable to full runs)" if n.limit is not None else ""
     console.print(
         f"protocol: {p.frames} frames ({p.sampling}), text {p.text_mode}, scoring {p.scoring}, rolling {p.rolling}, "
         f"patch permutation {p.patch_permutation}; data: {results.data.root}; "
         f"checkpoint: {results.model.checkpoint or 'none (random init)'}; "
-        f"samples {results.n_samples.evaluated}/{results.n_samples.total}",
-        highlight=False,
+        f"samples {n.evaluated}/{n.total}{limited}",
+        highlight=False, soft_wrap=True,
     )
     if results.selection_split.uses_test:
         console.print(f"[yellow]model selected on the test split (official protocol): "

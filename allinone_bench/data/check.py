@@ -184,6 +184,6 @@ def check_dataset(
 def _track(items: list[VideoRef], description: str, enabled: bool) -> Iterable[VideoRef]:
     if not enabled or not items:
         return items
-    from rich.progress import track
+    from allinone_bench.engine.progress import track
 
-    return track(items, description=description, transient=True)
+    return track(items, description, unit="videos")

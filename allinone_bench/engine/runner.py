@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,12 +25,15 @@ from rich.console import Console
 
 from allinone_bench.engine import dist
 from allinone_bench.engine.evaluator import Evaluator
+from allinone_bench.engine.limit import describe_limit, limit_split
+from allinone_bench.engine.notices import Notices
 from allinone_bench.engine.precision import resolve_precision
 from allinone_bench.engine.rundir import RunDir, atomic_write_json, new_run_id
 from allinone_bench.engine.seed import seed_everything
 from allinone_bench.engine.synthetic import ensure_synthetic
 from allinone_bench.engine.trainer import Callback, Trainer
 from allinone_bench.errors import BenchError, ConfigError
+from allinone_bench.report.display import paper_model_name
 from allinone_bench.report.results import (
     DataInfo,
     FlopsInfo,
@@ -76,6 +79,8 @@ class RunOptions:
     callbacks: Sequence[Callback] = ()
     console: Console | None = None
     count_flops: bool = True
+    limit: int | None = None  # --limit N: a deterministic subset of every split (engine.limit)
+    limit_seed: int | None = None
 
 
 @dataclass
@@ -98,6 +103,8 @@ class _Launch:
     data_root: str | None
     zero_shot: bool
     run_id: str
+    limit: int | None = None
+    limit_seed: int | None = None
 
     @classmethod
     def read(cls, path: Path) -> _Launch:
@@ -139,7 +146,7 @@ def _checkpoint_architecture(cfg: TaskConfig, overrides: dict[str, Any]) -> dict
     return fitted
 
 
-def _resolve_run(opts: RunOptions, console: Console) -> tuple[TaskConfig, RunDir, _Launch, bool]:
+def _resolve_run(opts: RunOptions, note: Callable[[str], None]) -> tuple[TaskConfig, RunDir, _Launch, bool]:
     """Config, run directory and launch options; the last value says whether an existing run is resumed."""
     if opts.resume is not None:
         run_dir = RunDir(Path(opts.resume))
@@ -152,14 +159,14 @@ def _resolve_run(opts: RunOptions, console: Console) -> tuple[TaskConfig, RunDir
         fitted = _checkpoint_architecture(cfg, overrides)
         if fitted != overrides:
             if fitted.get("model.variant") != cfg.model.variant:
-                console.print(f"[yellow]--checkpoint {cfg.model.checkpoint} holds an All-in-One-"
-                              f"{fitted['model.variant'].upper()}: using variant {fitted['model.variant']!r} "
-                              f"(the task's default is {cfg.model.variant!r})[/]")
+                note(f"--checkpoint {cfg.model.checkpoint} holds an "
+                     f"{paper_model_name(fitted['model.variant'], cfg.model.checkpoint)}: using variant "
+                     f"{fitted['model.variant']!r} (the task's default is {cfg.model.variant!r})")
             cfg = load_task(opts.task, synthetic=opts.data_root is None, overrides=fitted)
     run_id = dist.broadcast_object(opts.run_id or new_run_id())
     run_dir = RunDir(Path(opts.output_dir) / cfg.name / run_id)
     launch = _Launch(task=cfg.name, data_root=str(opts.data_root) if opts.data_root else None,
-                     zero_shot=opts.zero_shot, run_id=run_id)
+                     zero_shot=opts.zero_shot, run_id=run_id, limit=opts.limit, limit_seed=opts.limit_seed)
     if run_dir.config.is_file() and run_dir.launch.is_file():
         saved, saved_launch = _load_saved(run_dir), _Launch.read(run_dir.launch)
         differing = _differing_keys(saved, saved_launch, cfg, launch)
@@ -186,7 +193,7 @@ def _differing_keys(saved: TaskConfig, saved_launch: _Launch, cfg: TaskConfig, l
 
     old, new = flatten(saved.to_dict()), flatten(cfg.to_dict())
     keys = sorted(k for k in set(old) | set(new) if k not in _RESUMABLE_KEYS and old.get(k) != new.get(k))
-    for name in ("data_root", "zero_shot"):
+    for name in ("data_root", "zero_shot", "limit", "limit_seed"):
         if getattr(saved_launch, name) != getattr(launch, name):
             keys.append(f"--{name.replace('_', '-')}")
     return keys
@@ -220,13 +227,14 @@ def model_arch_kwargs(cfg: TaskConfig) -> dict[str, Any]:
     return kwargs
 
 
-def _fingerprint(cfg: TaskConfig, checkpoint_sha: str | None) -> str:
-    """What evaluation results depend on (loader worker counts excluded)."""
+def _fingerprint(cfg: TaskConfig, checkpoint_sha: str | None, precision: str = "fp32") -> str:
+    """What evaluation results depend on (loader worker counts excluded; the resolved precision included)."""
     data = cfg.to_dict()
     data["finetune"].pop("num_workers", None)
     data["eval"].pop("num_workers", None)
     data.pop("description", None)
     data["_checkpoint_sha256"] = checkpoint_sha
+    data["_precision"] = precision
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -234,8 +242,10 @@ def _fingerprint(cfg: TaskConfig, checkpoint_sha: str | None) -> str:
 class _Splits:
     """Loads each split role once, dropping (and counting) samples whose video is missing."""
 
-    def __init__(self, cfg: TaskConfig, adapter: Any, kind: TaskKind, console: Console) -> None:
-        self.cfg, self.adapter, self.kind, self.console = cfg, adapter, kind, console
+    def __init__(self, cfg: TaskConfig, adapter: Any, kind: TaskKind, note: Callable[[str], None],
+                 launch: _Launch) -> None:
+        self.cfg, self.adapter, self.kind, self.note = cfg, adapter, kind, note
+        self.limit, self.limit_seed = launch.limit, launch.limit_seed
         self._cache: dict[str, tuple[Any, int, int]] = {}
 
     def get(self, role: SplitRole) -> Any:
@@ -251,9 +261,10 @@ class _Splits:
 
             raw = self.adapter.load(name)
             kept, skipped = drop_missing_videos(raw)
-            if skipped and dist.is_main_process():
-                self.console.print(f"[yellow]{self.cfg.dataset.adapter} {name}: {skipped} of {len(raw.samples)} "
-                                   "samples skipped (video missing); see `allinone-bench data check`[/]")
+            kept = limit_split(kept, self.limit, self.limit_seed)
+            if skipped:
+                self.note(f"{self.cfg.dataset.adapter} {name}: {skipped} of {len(raw.samples)} samples skipped "
+                          "(video missing); see `allinone-bench data check`")
             if not kept.samples:
                 raise BenchError(f"{self.cfg.dataset.adapter} split {name!r}: no samples left to use")
             self.kind.check_split(kept)
@@ -315,18 +326,20 @@ def _count_flops(cfg: TaskConfig) -> tuple[FlopsInfo | None, str | None]:
 
 # ---------------------------------------------------------------------------------------------- run
 def run_task(opts: RunOptions) -> RunResult:
-    """Run one task end to end and write its results (see the module docstring)."""
-    console = opts.console or Console(stderr=True)
+    """Run one task end to end and write its results (see the module docstring); warnings raised on the way
+    print once and go into results.json (:class:`Notices`)."""
+    notices = Notices(opts.console or Console(stderr=True))
+    with notices.capture():
+        return _run_task(opts, notices)
+
+
+def _run_task(opts: RunOptions, notices: Notices) -> RunResult:
+    console = notices.console
     started_wall, t0 = datetime.now(timezone.utc), time.monotonic()
     device = dist.select_device(opts.device)
     dist.init_distributed(device)
-    cfg, run_dir, launch, resumed = _resolve_run(opts, console)
-    warnings: list[str] = []
-
-    def note(message: str, style: str = "yellow") -> None:
-        warnings.append(message)
-        if dist.is_main_process():
-            console.print(f"[bold {style}]{message}[/]")
+    note, warnings = notices.note, notices.messages
+    cfg, run_dir, launch, resumed = _resolve_run(opts, note)
 
     if resumed and dist.is_main_process():
         console.print(f"resuming run {run_dir.path}")
@@ -347,7 +360,10 @@ def run_task(opts: RunOptions) -> RunResult:
         data_root = Path(launch.data_root)  # type: ignore[arg-type]
     adapter = get_adapter(cfg.dataset.adapter)(data_root, **cfg.dataset.options)
     kind = get_kind(cfg.kind)(cfg, load_tokenizer())
-    splits = _Splits(cfg, adapter, kind, console)
+    splits = _Splits(cfg, adapter, kind, note, launch)
+    if launch.limit is not None:
+        note(f"--limit {launch.limit}: every split is cut to {describe_limit(launch.limit, launch.limit_seed)} "
+             "(smoke run; numbers are not comparable, and table/plot leave the run out)")
 
     zero_shot = launch.zero_shot
     if zero_shot and not kind.supports_zero_shot:
@@ -377,10 +393,10 @@ def run_task(opts: RunOptions) -> RunResult:
     model.to(device)
     model.eval()
     ckpt_sha = getattr(load_report, "sha256", None)
-    fingerprint = _fingerprint(cfg, ckpt_sha)
     eval_precision = resolve_precision(cfg.eval.precision, device)
     train_precision = resolve_precision(cfg.finetune.precision, device) if finetune else None
     precision = {"eval": eval_precision.name, **({"finetune": train_precision.name} if train_precision else {})}
+    fingerprint = _fingerprint(cfg, ckpt_sha, eval_precision.name)
 
     def evaluator(tag: str) -> Evaluator:
         return Evaluator(config=cfg, device=device, precision=eval_precision, tag=tag, seed=cfg.seed,
@@ -494,7 +510,8 @@ def _build_results(*, cfg: TaskConfig, kind: TaskKind, launch: _Launch, model: A
         run_id=launch.run_id,
         metrics={k: float(v) for k, v in metrics.items()},
         n_samples=SampleCounts(total=total, evaluated=len(records), skipped=skipped,
-                               skipped_reasons={"missing video": skipped} if skipped else {}),
+                               skipped_reasons={"missing video": skipped} if skipped else {},
+                               limit=launch.limit, limit_seed=launch.limit_seed),
         protocol=protocol,
         model=ModelInfo(
             variant=cfg.model.variant,
@@ -519,7 +536,7 @@ def _build_results(*, cfg: TaskConfig, kind: TaskKind, launch: _Launch, model: A
                                       "path": str(data_root)} if synthetic else None),
         zero_shot=zero_shot,
         finetune={"finetuned": finetuned, "epochs_run": len(history), "best_epoch": selection.best_epoch,
-                  "history": history},
+                  "train_samples": len(train_split.samples) if finetuned else None, "history": history},
         config=run_dir.config.name,
         checkpoint_dir=run_dir.model_dir.name if finetuned else None,
         warnings=warnings,

@@ -269,7 +269,7 @@ class Trainer:
         checks = self._mid_epoch_checks(n_batches)
         optimizer.zero_grad(set_to_none=True)
         with make_progress(self.console) as progress:
-            task = add_task(progress, f"epoch {epoch + 1}/{self.ft.epochs}", total=n_batches)
+            task = add_task(progress, f"train epoch {epoch + 1}/{self.ft.epochs}", total=n_batches, unit="batches")
             for i, batch in enumerate(loader):
                 boundary = (i + 1) % accum == 0 or i + 1 == n_batches
                 batch = to_device(batch, self.device)

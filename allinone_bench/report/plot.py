@@ -118,8 +118,8 @@ def our_points(board: Leaderboard, task: str, runs: Iterable[RunRecord]) -> tupl
             skipped.append(f"{ident}: {why}")
             continue
         label = f"{OURS_PREFIX} {run.model.label} [{checkpoint_label(run.model.checkpoint)}], T={run.frames}"
-        label += "".join(f", {flag}" for flag, on in (("zero-shot", run.zero_shot), ("synthetic data", run.synthetic))
-                         if on)
+        label += "".join(f", {flag}" for flag, on in (("zero-shot", run.zero_shot), ("synthetic data", run.synthetic),
+                                                      (f"--limit {run.n_samples.limit}", run.limited)) if on)
         if run.flops is not None and run.flops.mode not in (None, "joint"):
             label += f", FLOPs of the {run.flops.mode} pass"
         if len(group.runs) > 1:

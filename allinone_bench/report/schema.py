@@ -26,6 +26,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from allinone_bench.report.display import paper_model_name
+
 SCHEMA_VERSION = 2
 
 
@@ -54,13 +56,15 @@ class _Block(BaseModel):
 
 class SampleCounts(_Block):
     """``total`` samples in the evaluated split, ``evaluated`` scored, ``skipped`` left out (with reasons);
-    ``limit`` is the ``--limit`` the run was cut to (None: the whole split)."""
+    ``limit`` is the ``--limit`` the run was cut to (None: the whole split): the first ``limit`` samples by id,
+    or a sample drawn with ``limit_seed``."""
 
     total: int
     evaluated: int
     skipped: int = 0
     skipped_reasons: dict[str, int] = Field(default_factory=dict)
     limit: int | None = None
+    limit_seed: int | None = None
 
 
 class ProtocolInfo(_Block):
@@ -86,9 +90,6 @@ class ProtocolInfo(_Block):
     precision: dict[str, str] = Field(default_factory=dict)
 
 
-_VARIANT_LABELS = {"ti": "Ti", "s": "S", "b": "B", "b+": "B+"}
-
-
 class ModelInfo(_Block):
     """Weights that ran: ``checkpoint`` None = random initialisation; ``params`` counts every parameter."""
 
@@ -102,8 +103,8 @@ class ModelInfo(_Block):
 
     @property
     def label(self) -> str:
-        """Paper-style model name, e.g. ``All-in-one-B`` for variant ``b``."""
-        return f"All-in-one-{_VARIANT_LABELS.get(self.variant.lower(), self.variant)}"
+        """Paper-style model name, e.g. ``All-in-one-B`` for variant ``b`` (``B+`` for a baseplus checkpoint)."""
+        return paper_model_name(self.variant, self.checkpoint)
 
 
 # Scale prefixes of FLOP/MAC units ("GMACs", "GFLOPs", "MACs" ...), to convert any counter unit to GMACs.

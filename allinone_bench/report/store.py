@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from allinone_bench.errors import BenchError
 from allinone_bench.report.results import load_results
-from allinone_bench.report.schema import FlopsInfo, ModelInfo, Results
+from allinone_bench.report.schema import FlopsInfo, ModelInfo, Results, SampleCounts
 
 RESULTS_FILENAME = "results.json"
 
@@ -69,6 +69,15 @@ class RunRecord:
     @property
     def zero_shot(self) -> bool:
         return self.results.zero_shot
+
+    @property
+    def n_samples(self) -> SampleCounts:
+        return self.results.n_samples
+
+    @property
+    def limited(self) -> bool:
+        """Whether the run evaluated a ``--limit`` subset (a smoke run, not comparable to full runs)."""
+        return self.results.n_samples.limit is not None
 
     @property
     def synthetic(self) -> bool:

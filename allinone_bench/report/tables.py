@@ -144,6 +144,8 @@ def _method_label(groups: Sequence[RunGroup], distinguishing: Sequence[str], wit
         parts.append("(zero-shot)")
     if first.synthetic:
         parts.append("(synthetic data)")
+    if first.limited:
+        parts.append(f"(--limit {first.n_samples.limit})")
     flat = first.flat_protocol()
     extras = [f"{k.rsplit('.', 1)[-1]}={flat.get(k)}" for k in distinguishing if k != "zero_shot"]
     if extras:

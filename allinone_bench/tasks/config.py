@@ -150,8 +150,8 @@ class FinetuneSettings:
     ``batch_size`` is the global batch; gradient accumulation = batch_size // (per_device_batch_size x world).
     Parameters whose name contains one of ``head_param_patterns`` get ``lr x head_lr_mult`` (10 for QA heads).
     ``warmup``: a fraction of the total optimizer steps. ``max_steps`` caps the run (smoke tests, None = off).
-    ``precision``: ``auto`` = bf16 autocast on CUDA when supported, else fp16 with GradScaler; ``auto_fp16`` =
-    fp16 with GradScaler on CUDA (the official AMP), fp32 on CPU; fp32 on CPU either way.
+    ``precision``: ``auto`` = bf16 autocast where native (CUDA bf16, CPU AVX512-BF16/AMX), fp16 + GradScaler on
+    older GPUs, else fp32; ``auto_fp16`` = fp16 with GradScaler on CUDA (the official AMP), fp32 on CPU.
     ``val_check_interval``: validate every this fraction of an epoch too (official MC configs: 0.5), on top of
     the end-of-epoch validation that ``eval_every`` governs.
     """
