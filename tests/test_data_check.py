@@ -25,9 +25,11 @@ def synth_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture()
 def damaged(synth_root: Path, tmp_path: Path) -> dict[str, Path | str]:
-    """A copy of the MSRVTT-QA set with one deleted video, one truncated video, one broken test line."""
+    """A copy of the MSRVTT-QA set (the bundle's form only) with one deleted video, one truncated video, one
+    broken test line."""
     root = tmp_path / "data"
     shutil.copytree(synth_root / "msrvtt", root / "msrvtt")
+    shutil.rmtree(root / "msrvtt/MSRVTT-QA")  # the synthetic set also holds the original release files
     train = get_adapter("msrvtt_qa")(root).load("train")
     val = get_adapter("msrvtt_qa")(root).load("val")
     deleted = train.samples[0].video.path
@@ -113,3 +115,27 @@ def test_resolve_target() -> None:
     assert target.adapter == "msrvtt_ret" and target.options["cut"] == "miech"
     with pytest.raises(ConfigError, match="neither a task"):
         resolve_target("definitely_not_a_task")
+
+
+def test_check_one_split_needs_only_its_files(tmp_path: Path) -> None:
+    """A zero-shot 1k-A evaluation needs only JSFusion's test csv and the videos: `--split test` passes on such
+    a root; checking every split of the task names the missing training files and prints the layout."""
+    full = tmp_path / "full"
+    get_adapter("msrvtt_ret").synthesize(full, num_videos=6, seed=0)
+    only = tmp_path / "only/msrvtt"
+    only.mkdir(parents=True)
+    shutil.copy(full / "msrvtt/MSRVTT_JSFUSION_test.csv", only)
+    for sample in get_adapter("msrvtt_ret")(full).load("test").samples:
+        target = only / sample.video.path.relative_to(full / "msrvtt")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(sample.video.path, target)
+    runner = CliRunner()
+    args = ["data", "check", "msrvtt_retrieval", "--data-root", str(only.parent), "--all"]
+    one = runner.invoke(cli(), [*args, "--split", "test"])
+    assert one.exit_code == 0, one.output
+    assert "msrvtt_ret: OK (1 splits" in " ".join(one.output.split())
+    assert "caption_source=jsfusion_csv" in one.output  # the source auto resolved to
+    every = runner.invoke(cli(), args)
+    flat = " ".join(every.output.split())
+    assert every.exit_code == 1 and "[train] annotation error" in flat and "train_list_jsfusion.txt" in flat
+    assert "Expected layout" in flat and "DATA_ROOT/msrvtt/" in flat

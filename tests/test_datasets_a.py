@@ -334,33 +334,60 @@ def test_tgif_choice_lines(tgif_root: Path, kind: str) -> None:
         adapter.load("test")
 
 
-def lsmdc_row(clip: str, options: list[str], answer: str) -> str:
-    return "\t".join([clip, "t0", "t1", "x", "y", *options, answer])
+def lsmdc_row(clip: str, options: list[str], answer: str | None = None) -> str:
+    """A row in the release's format: clip, 4 time stamps, 5 sentences, and (test file only) the answer."""
+    return "\t".join([clip, "00.00.01.000", "00.00.02.000", "00.00.01.000", "00.00.02.000", *options]
+                     + ([] if answer is None else [answer]))
 
 
 def test_lsmdc_mc_official_rows(tmp_path: Path) -> None:
     meta = tmp_path / "lsmdc/meta_data"
     clip = "3009_BATTLE_LOS_ANGELES_00.03.07.170-00.03.09.675"
     opts = ["Someone runs.", 'He says "hi".', "She sits.", "They leave.", "It rains."]
-    write(meta / "LSMDC16_multiple_choice_train.csv", lsmdc_row(clip, opts, "2") + "\n")
+    write(meta / "LSMDC16_multiple_choice_train.csv", lsmdc_row(clip, opts) + "\n")  # no answer: option 0
+    write(meta / "LSMDC16_multiple_choice_valid.csv", lsmdc_row("0001_V_00.00.01.000-00.00.02.000", opts) + "\t\n")
     write(meta / "LSMDC16_multiple_choice_test_randomized.csv",
           lsmdc_row("1001_Flight_00.00.01.000-00.00.02.000", opts, "5") + "\n")
     adapter = get_adapter("lsmdc_mc")(tmp_path)
     (sample,) = adapter.load("train").samples
-    assert sample.id == clip and sample.answer == 1 and sample.options == tuple(opts)
+    assert sample.id == clip and sample.answer == 0 and sample.options == tuple(opts)
     assert sample.video.path == tmp_path / f"lsmdc/3009_BATTLE_LOS_ANGELES/{clip}.avi"
-    assert adapter.load("val").samples == adapter.load("test").samples
+    assert adapter.load("val").samples == adapter.load("test").samples  # official: val reads the test file
     assert adapter.load("test").samples[0].answer == 4
-    write(meta / "LSMDC16_multiple_choice_test_randomized.csv",
-          lsmdc_row("1001_Flight_00.00.01.000-00.00.02.000", opts, "5") + "\n" + "1001_Flight_x\tonly\tfew\n")
-    with pytest.raises(AnnotationError, match=r"test_randomized\.csv:2: expected at least 11 tab-separated columns"):
-        adapter.load("test")
-    write(meta / "LSMDC16_multiple_choice_test_randomized.csv", lsmdc_row("1001_Flight_x", opts, "0") + "\n")
-    with pytest.raises(AnnotationError, match=r"test_randomized\.csv:1: answer 0 in column 10 is not in 1\.\.5"):
-        adapter.load("test")
-    write(meta / "LSMDC16_multiple_choice_test_randomized.csv", lsmdc_row("1001_Flight_x", opts, "two") + "\n")
-    with pytest.raises(AnnotationError, match=r":1: answer in column 10 is not an integer: 'two'"):
-        adapter.load("test")
+    (valid,) = get_adapter("lsmdc_mc")(tmp_path, val_source="valid").load("val").samples  # empty 11th field ok
+    assert valid.options[valid.answer] == opts[0] and sorted(valid.options) == sorted(opts)
+    assert valid.answer != 0  # shuffled per clip (fixed order): a tie can't favour the right option
+    (as_file,) = get_adapter("lsmdc_mc")(tmp_path, val_source="valid", val_order="file").load("val").samples
+    assert as_file.answer == 0 and as_file.options == tuple(opts)
+
+    bad = [("LSMDC16_multiple_choice_test_randomized.csv", lsmdc_row("1001_Flight_x", opts),
+            r"test_randomized\.csv:1: expected 11 tab-separated fields .* found 10", "test"),
+           ("LSMDC16_multiple_choice_test_randomized.csv", lsmdc_row("1001_Flight_x", opts, "0"),
+            r"test_randomized\.csv:1: answer 0 in column 10 is not in 1\.\.5", "test"),
+           ("LSMDC16_multiple_choice_test_randomized.csv", lsmdc_row("1001_Flight_x", opts, "two"),
+            r":1: answer in column 10 is not an integer: 'two'", "test"),
+           ("LSMDC16_multiple_choice_train.csv", lsmdc_row(clip, opts, "2"),
+            r"train\.csv:1: expected 10 tab-separated fields .* no answer column.*'2'", "train"),
+           ("LSMDC16_multiple_choice_train.csv", lsmdc_row(clip, opts) + "\n1001_Flight_x\tonly\tfew",
+            r"train\.csv:2: expected at least 10 tab-separated columns, found 3", "train")]
+    for name, text, message, split in bad:
+        good = (meta / name).read_text()
+        write(meta / name, text + "\n")
+        with pytest.raises(AnnotationError, match=message):
+            adapter.load(split)
+        write(meta / name, good)
+
+
+def test_lsmdc_mc_files_at_the_dataset_root(tmp_path: Path) -> None:
+    """The release files as downloaded, without the All-in-One meta_data/ folder."""
+    opts = ["a", "b", "c", "d", "e"]
+    write(tmp_path / "lsmdc/LSMDC16_multiple_choice_test_randomized.csv",
+          lsmdc_row("1001_Flight_00.00.01.000-00.00.02.000", opts, "3") + "\n")
+    (sample,) = get_adapter("lsmdc_mc")(tmp_path).load("test").samples
+    assert sample.answer == 2
+    with pytest.raises(AnnotationError, match=r"(?s)missing annotation file .*LSMDC16_multiple_choice_train\.csv"
+                                              r"\nexpected layout"):
+        get_adapter("lsmdc_mc")(tmp_path).load("train")
 
 
 def test_repeated_record_ids_fall_back_to_file_and_line(tmp_path: Path) -> None:
@@ -419,7 +446,7 @@ def test_lsmdc_mc_holdout_val_keeps_movies_apart_from_train(tmp_path: Path) -> N
     meta = tmp_path / "lsmdc/meta_data"
     opts = ["a", "b", "c", "d", "e"]
     clips = [f"{m:04d}_MOVIE_{m}_00.00.{i:02d}.000-00.00.{i:02d}.900" for m in range(12) for i in range(2)]
-    write(meta / "LSMDC16_multiple_choice_train.csv", "\n".join(lsmdc_row(c, opts, "1") for c in clips) + "\n")
+    write(meta / "LSMDC16_multiple_choice_train.csv", "\n".join(lsmdc_row(c, opts) for c in clips) + "\n")
     write(meta / "LSMDC16_multiple_choice_test_randomized.csv",
           lsmdc_row("9999_TEST_00.00.01.000-00.00.02.000", opts, "1") + "\n")
     adapter = get_adapter("lsmdc_mc")(tmp_path, val_source="holdout")
@@ -428,3 +455,4 @@ def test_lsmdc_mc_holdout_val_keeps_movies_apart_from_train(tmp_path: Path) -> N
               (("train", train), ("val", val))}
     assert len(movies["val"]) == 2 and not movies["val"] & movies["train"]  # ceil(10% of 12 movies)
     assert len(train) + len(val) == len(clips) and [s.id for s in test] == ["9999_TEST_00.00.01.000-00.00.02.000"]
+    assert all(s.answer == 0 for s in train) and {s.answer for s in val} != {0}  # val options shuffled

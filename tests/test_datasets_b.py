@@ -127,8 +127,8 @@ def test_synthetic_bundle_forms_match_official(synth_root: Path) -> None:
 
     assert labels("hmdb51", "train", annotation="bundle") == labels("hmdb51", "train")
     assert labels("hmdb51", "test", annotation="bundle") == labels("hmdb51", "test")
-    assert labels("k400", "val", annotation="tsm") == labels("k400", "val")
-    assert labels("k400", "train", annotation="tsm") == labels("k400", "train")
+    assert labels("k400", "val", annotation="bundle") == labels("k400", "val")
+    assert labels("k400", "train", annotation="bundle") == labels("k400", "train")
     # the other official splits of HMDB51 / UCF101 differ from split 1
     assert labels("hmdb51", "test", split="2") != labels("hmdb51", "test")
     assert labels("ucf101", "test", split=3) != labels("ucf101", "test")
@@ -390,7 +390,7 @@ def test_kinetics_errors(tmp_path: Path) -> None:
     _write(root / "meta_data" / "kinetics_label_map.txt", "abseiling\nair drumming\n")
     tsm = _write(root / "meta_data" / "k400_train_tsm.list", "/x/train/abseiling/aaa_000000_000010.mp4\t1\n/y.mp4\t9\n")
     with pytest.raises(AnnotationError, match=rf"{tsm}:2"):
-        get_adapter("k400")(tmp_path, annotation="tsm").load("train")
+        get_adapter("k400")(tmp_path, annotation="bundle").load("train")
 
 
 # --------------------------------------------------------------------------------------------------

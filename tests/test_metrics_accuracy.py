@@ -15,7 +15,6 @@ from allinone_bench.metrics import (
     MultipleChoiceMetric,
     TopKMetric,
     build_metrics,
-    compute_all,
     get_metric,
     list_metrics,
     multiple_choice_accuracy,
@@ -90,6 +89,15 @@ def test_topk_by_hand() -> None:
     assert res == {"top1": 0.0, "top3": 50.0, "top5": 50.0, "top10": 100.0, "n": 2}
 
 
+def test_topk_label_scored_minus_inf_is_never_a_hit() -> None:
+    # A class the probe never saw in training gets -inf: wrong at every k, even with few classes, where the
+    # tie rule alone would credit it (two -inf columns tie within the top 5).
+    scores = np.array([[0.7, 0.2, -np.inf, -np.inf], [0.5, 0.25, 0.25, -np.inf]])
+    res = topk_accuracy(scores, [2, 2], ks=(1, 2, 5))
+    assert res["top1"] == 0.0 and res["top2"] == pytest.approx(25.0)  # row 1: tied 2nd/3rd -> half a hit
+    assert res["top5"] == pytest.approx(50.0)
+
+
 # ------------------------------------------------------------------------------------------ Metric base
 @dataclass(frozen=True)
 class QARecord:
@@ -149,9 +157,7 @@ def test_compute_with_explicit_records_leaves_state_alone() -> None:
 
 # --------------------------------------------------------------------------------------------- registry
 def test_registry_names_and_aliases() -> None:
-    assert {"accuracy", "mc_accuracy", "topk_accuracy", "retrieval", "captioning", "linear_probe"} <= set(
-        list_metrics()
-    )
+    assert {"accuracy", "mc_accuracy", "topk_accuracy", "retrieval", "captioning"} == set(list_metrics())
     assert get_metric("acc_in_vocab") is AccuracyMetric and get_metric("cider") is CaptioningMetric
     with pytest.raises(ConfigError, match="unknown metric 'bleu5'"):
         get_metric("bleu5")
@@ -161,28 +167,41 @@ def test_build_metrics_groups_output_names() -> None:
     metrics = build_metrics(["acc", "acc_in_vocab", "bleu4", "rouge_l", {"name": "captioning", "tokenizer": "simple"}])
     assert [type(m) for m in metrics] == [AccuracyMetric, CaptioningMetric]
     assert metrics[0].keys == ("acc", "acc_in_vocab")
-    assert metrics[1].keys == ("bleu4", "rouge_l") and metrics[1].tokenizer == "simple"  # type: ignore[attr-defined]
+    assert metrics[1].keys == ("bleu4", "rouge_l") and metrics[1].options.tokenizer == "simple"
     assert build_metrics(["captioning"])[0].keys == ("bleu4", "meteor", "rouge_l", "cider")
-    with pytest.raises(ConfigError, match="bad options"):
+    with pytest.raises(ConfigError, match=r"metrics\[0\]: tie: unknown key \(valid keys here: ties\)"):
         build_metrics([{"name": "accuracy", "tie": "average"}])
-    with pytest.raises(ConfigError, match="ties"):
-        build_metrics([{"name": "accuracy", "ties": "coin-flip"}])
+    with pytest.raises(ConfigError, match=r"metrics\[1\]: ties: Input should be 'optimistic', .*got 'coin-flip'"):
+        build_metrics(["acc", {"name": "acc_in_vocab", "ties": "coin-flip"}])
+    with pytest.raises(ConfigError, match=r"metrics\[1\]: options \{'ties': 'official'\} contradict"):
+        build_metrics([{"name": "acc", "ties": "average"}, {"name": "acc_in_vocab", "ties": "official"}])
     with pytest.raises(ConfigError, match="unknown output"):
         AccuracyMetric(keys=["top1"])
 
 
-def test_compute_all_merges_and_checks_shared_counts() -> None:
-    acc = AccuracyMetric(keys=["acc"])
-    top = TopKMetric(keys=["top1"])
-    for i in range(3):
-        acc.process([{"id": i, "scores": [0.0, 1.0], "label": 1}])
-        top.process([{"id": i, "scores": [0.0, 1.0], "label": 1}])
-    assert compute_all([acc, top]) == {
-        "acc": 100.0, "n": 3, "n_in_vocab": 3, "n_oov": 0, "n_correct": 3.0, "top1": 100.0
-    }
-    top.process([{"id": 9, "scores": [1.0, 0.0], "label": 1}])
+def test_options_are_typed_shared_by_a_class_and_described() -> None:
+    (ret,) = build_metrics(["t2v_R@1", {"name": "v2t_R@1", "ties": "official"}, "v2t_R@5"])
+    assert ret.keys == ("t2v_R@1", "v2t_R@1", "v2t_R@5") and ret.options.ties == "official"
+    assert ret.describe() == {"metric": "retrieval", "keys": ["t2v_R@1", "v2t_R@1", "v2t_R@5"],
+                              "ties": "official", "dual_softmax": None}
+    (same,) = build_metrics([{"name": "t2v_R@1", "ties": "official"}, {"name": "v2t_R@1", "ties": "official"}])
+    assert same.options.ties == "official"  # repeating the class's options is fine
+    assert AccuracyMetric(ties="official").describe()["ties"] == "official"
+    # ``only`` keeps the options and drops classes left without keys (captioning's cheap selection metrics)
+    built = build_metrics([{"name": "bleu4", "tokenizer": "simple"}, "meteor", "cider", "acc"], only=["cider"])
+    assert [(type(m), m.keys, m.options.tokenizer) for m in built] == [(CaptioningMetric, ("cider",), "simple")]
+
+
+def test_merge_scores_checks_shared_counts() -> None:
+    from allinone_bench.metrics import merge_scores
+
+    records = [{"id": i, "scores": [0.0, 1.0], "label": 1} for i in range(3)]
+    out: dict[str, float] = {}
+    merge_scores(out, AccuracyMetric(keys=["acc"]).compute(records), "accuracy")
+    merge_scores(out, TopKMetric(keys=["top1"]).compute(records), "topk_accuracy")
+    assert out == {"acc": 100.0, "n": 3, "n_in_vocab": 3, "n_oov": 0, "n_correct": 3.0, "top1": 100.0}
     with pytest.raises(BenchError, match="disagree on 'n'"):
-        compute_all([acc, top])
+        merge_scores(out, {"n": 4}, "other")
 
 
 def test_custom_metric_subclass() -> None:
@@ -196,15 +215,3 @@ def test_custom_metric_subclass() -> None:
     m = Count()
     m.process({"id": i % 3} for i in range(10))
     assert m.compute() == {"count": 3} and m.num_duplicates == 7
-
-
-def test_merge_of_rank_shards_drops_padding() -> None:
-    # What gather() does with the per-rank record dicts of a padded 2-rank split (no process group needed).
-    metric = AccuracyMetric()
-    rank0 = {"q0": {"id": "q0", "pred": 0, "label": 0}, "q2": {"id": "q2", "pred": 1, "label": 2}}
-    rank1 = {"q1": {"id": "q1", "pred": 1, "label": 1}, "q0": {"id": "q0", "pred": 0, "label": 0}}
-    merged = metric._merge([rank0, rank1])
-    assert sorted(merged) == ["q0", "q1", "q2"] and metric.gather_duplicates == 1
-    assert metric.compute(list(merged.values()))["acc"] == pytest.approx(200 / 3)
-    with pytest.raises(BenchError, match="recorded twice"):
-        metric._merge([rank0, {"q0": {"id": "q0", "pred": 5, "label": 0}}])

@@ -119,6 +119,42 @@ def test_multi_caption_ties_default_vs_official() -> None:
     assert v2t_metrics(s, t2v, ks=(1,), ties="optimistic")["v2t_R@1"] == 100.0
 
 
+def test_official_ties_by_hand_in_each_direction() -> None:
+    """The 3x3 case of issue 8: one tie in row 1 / column 2, 0-based positions, text i <-> video i."""
+    s = np.array(
+        [
+            [1.0, 0.0, 0.0],
+            [0.0, 1.0, 1.0],
+            [0.0, 0.0, 1.0],
+        ]
+    )
+    # t2v (official = optimistic): t1's GT v1 ties with v2 at the top -> 0-based rank 0 -> every text hits R@1.
+    #   average rule: t1 gets half a hit -> (1 + 0.5 + 1) / 3.
+    # v2t (official = Frozen mid-rank): v2's column [0, 1, 1]: GT t2 ties with t1 at positions 0 and 1 ->
+    #   averaged 0-based rank 0.5, which is not 0 -> no R@1 (66.7), but 0.5 < 5 -> R@5 hit (100).
+    #   MdR = median(1, 1, 1.5) = 1, MnR = (1 + 1 + 1.5) / 3.
+    o = retrieval_metrics(s, ties="official", ks=(1, 5))
+    assert o["t2v_R@1"] == pytest.approx(100.0) and o["t2v_MnR"] == pytest.approx(1.0)
+    assert o["v2t_R@1"] == pytest.approx(200 / 3)  # 66.7; the old rule (rank < K + 1) gave 100
+    assert o["v2t_R@5"] == pytest.approx(100.0)
+    assert o["v2t_MdR"] == 1.0 and o["v2t_MnR"] == pytest.approx(3.5 / 3)
+    a = retrieval_metrics(s, ties="average", ks=(1,))
+    assert a["t2v_R@1"] == pytest.approx(250 / 3) and a["v2t_R@1"] == pytest.approx(250 / 3)
+
+
+def test_official_v2t_fractional_rank_below_k_is_a_hit() -> None:
+    # Video 0's GT text t0 (2.0) ties with t5 below four texts at 3.0: 0-based positions 4 and 5 -> 4.5.
+    # Official: R@1 miss (4.5 != 0), R@5 hit (4.5 < 5); average rule: half a hit at 5. Other videos: rank 0.
+    s = 2.0 * np.eye(7)
+    s[1:5, 0] = 3.0
+    s[5, 0] = 2.0
+    o = v2t_metrics(s, ks=(1, 5), ties="official")
+    assert o["v2t_R@1"] == pytest.approx(600 / 7) and o["v2t_R@5"] == pytest.approx(100.0)
+    assert o["v2t_MnR"] == pytest.approx((6 + 5.5) / 7)
+    a = v2t_metrics(s, ks=(5,), ties="average")
+    assert a["v2t_R@5"] == pytest.approx(650 / 7)
+
+
 def _frozen_reference(s: np.ndarray, per_video: int, ks: tuple[int, ...]) -> dict[str, float]:
     """Independent, naive re-statement of Frozen-in-Time's rules (texts video-major, 0-based positions)."""
     n_text, n_video = s.shape
@@ -136,8 +172,8 @@ def _frozen_reference(s: np.ndarray, per_video: int, ks: tuple[int, ...]) -> dic
         v2t.append(min(positions))
     out = {}
     for name, ranks in (("t2v", np.array(t2v, float)), ("v2t", np.array(v2t))):
-        for k in ks:
-            out[f"{name}_R@{k}"] = 100.0 * float(np.mean(ranks < k))
+        for k in ks:  # cols2metrics: R1 = (cols == 0), R5/R10/R50 = (cols < K)
+            out[f"{name}_R@{k}"] = 100.0 * float(np.mean(ranks == 0 if k == 1 else ranks < k))
         out[f"{name}_MdR"] = float(np.median(ranks)) + 1
         out[f"{name}_MnR"] = float(np.mean(ranks)) + 1
     return out
@@ -258,7 +294,7 @@ def test_retrieval_metric_records_and_dsl_row() -> None:
 
 def test_retrieval_metric_alias_keys_and_v2t_scores() -> None:
     (metric,) = build_metrics(["t2v_R@1", "v2t_R@1", {"name": "retrieval", "ties": "pessimistic"}])
-    assert isinstance(metric, RetrievalMetric) and metric.ties == "pessimistic"
+    assert isinstance(metric, RetrievalMetric) and metric.options.ties == "pessimistic"
     s = np.zeros((2, 2))
     v2t = np.eye(2)
     metric.process({"id": i, "scores": s[i], "target": i, "v2t_scores": v2t[i]} for i in range(2))

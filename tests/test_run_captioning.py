@@ -132,12 +132,14 @@ def _check(result: Any) -> dict[str, Any]:
     for name in ("bleu4", "rouge_l", "cider"):
         assert metrics[name] is not None and metrics[name] >= 0.0
     extra = data["protocol"]["extra"]
+    (setting,) = [m for m in extra["metrics"] if m["metric"] == "captioning"]
+    assert setting["tokenizer"] == "auto" and setting["keys"] == ["bleu4", "meteor", "rouge_l", "cider"]
     if shutil.which("java"):
-        assert extra["caption_tokenizer"] == "ptb" and metrics["meteor"] is not None
+        assert setting["tokenizer_used"] == "ptb" and metrics["meteor"] is not None
         assert "nonstandard_tokenizer" not in metrics
     else:  # synthetic runs fall back to the flagged simple tokenizer; METEOR needs Java
-        assert extra["caption_tokenizer"] == "simple" and metrics["nonstandard_tokenizer"] == 1.0
-        assert metrics["meteor"] is None and extra["metric_notes"]
+        assert setting["tokenizer_used"] == "simple" and metrics["nonstandard_tokenizer"] == 1.0
+        assert metrics["meteor"] is None and setting["notes"]
     assert "ours" in extra["protocol_source"]
     assert data["n_samples"]["evaluated"] == len(result.records) > 0
     for rec in result.records:

@@ -140,8 +140,8 @@ def test_mc_qa_has_no_zero_shot_protocol(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------------------------------ learning
 def _write_colour_choice(root: Path, n_train: int = 32, n_test: int = 16, size: int = 32) -> Path:
-    """LSMDC-MC layout; each clip is a noisy solid colour, the options are the four colour words (shuffled)
-    plus "nothing", the answer is the clip's colour."""
+    """LSMDC-MC layout and formats; each clip is a noisy solid colour, the options are the four colour words plus
+    "nothing", the answer is the clip's colour (train: first, no answer column; test: shuffled, 1-based answer)."""
     base = root / "lsmdc"
     rng = np.random.default_rng(0)
     colours = list(COLOURS)
@@ -152,10 +152,14 @@ def _write_colour_choice(root: Path, n_train: int = 32, n_test: int = 16, size: 
         clip_id = f"{movie}_00.00.{i:02d}.000-00.00.{i:02d}.900"
         pixels = np.asarray(COLOURS[colour], dtype=np.float64) + rng.normal(0.0, 8.0, (4, size, size, 3))
         write_mp4(base / movie / f"{clip_id}.avi", np.clip(pixels, 0, 255).astype(np.uint8), fps=8)
-        order = rng.permutation(4)
-        answer = int(np.flatnonzero(order == colours.index(colour))[0]) + 1
-        rows["train" if i < n_train else "test"].append(
-            [clip_id, "0", "1", movie, "synthetic", *[colours[j] for j in order], "nothing", str(answer)])
+        stamps = [f"00.00.{i:02d}.000", f"00.00.{i:02d}.900"] * 2
+        if i < n_train:
+            others = [c for c in colours if c != colour]
+            rows["train"].append([clip_id, *stamps, colour, *[others[j] for j in rng.permutation(3)], "nothing"])
+        else:
+            order = rng.permutation(4)
+            answer = int(np.flatnonzero(order == colours.index(colour))[0]) + 1
+            rows["test"].append([clip_id, *stamps, *[colours[j] for j in order], "nothing", str(answer)])
     write_rows(base / "meta_data" / "LSMDC16_multiple_choice_train.csv", rows["train"])
     write_rows(base / "meta_data" / "LSMDC16_multiple_choice_test_randomized.csv", rows["test"])
     return root

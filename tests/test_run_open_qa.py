@@ -66,7 +66,7 @@ def test_other_open_qa_tasks_end_to_end(tmp_path: Path, task: str, overrides: di
     assert data["selection_split"]["uses_test"] is selects_on_test
     assert bool(data["selection_split"]["note"]) is selects_on_test
     m = data["metrics"]
-    assert set(result.config.metrics) <= set(m)
+    assert set(result.config.metric_names) <= set(m)
     assert 0.0 <= m["acc"] <= m["acc_in_vocab"] <= 100.0
     assert data["n_samples"]["evaluated"] == data["n_samples"]["total"] == m["n"]
     assert data["protocol"]["scoring"] == "vqa_classifier argmax"

@@ -21,7 +21,6 @@ from allinone_bench.engine import RunOptions, run_task
 from allinone_bench.model import build_model
 from allinone_bench.report.results import read_results
 from allinone_bench.tasks import get_kind, load_task
-from allinone_bench.tasks.linear_probe import probe_topk
 
 SMALL = {"synthetic.num_videos": 16}
 
@@ -42,19 +41,6 @@ def _check(result: Any) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------ units
-def test_probe_topk_counts_unseen_classes_as_wrong_and_averages_ties() -> None:
-    records = [
-        {"id": "a", "label": 0, "label_seen": True, "scores": np.array([0.7, 0.2, 0.1])},
-        {"id": "b", "label": 2, "label_seen": True, "scores": np.array([0.5, 0.25, 0.25])},  # tied 2nd/3rd
-        {"id": "c", "label": 3, "label_seen": False, "scores": np.array([0.2, 0.3, 0.5, -np.inf])},
-    ]
-    records[2]["scores"] = records[2]["scores"][:3]
-    out = probe_topk(records, (1, 2))
-    assert out["top1"] == pytest.approx(100.0 / 3)
-    assert out["top2"] == pytest.approx(100.0 * (1 + 0.5 + 0) / 3)
-    assert out["n"] == 3
-
-
 @pytest.mark.parametrize("pooling", ["cls", "mean"])
 def test_features_are_the_frozen_video_only_pass(pooling: str) -> None:
     cfg = load_task("hmdb51_probe", synthetic=True, overrides={"options.pooling": pooling})

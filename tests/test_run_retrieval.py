@@ -92,7 +92,7 @@ def test_text_modes_end_to_end(tmp_path: Path, task: str, overrides: dict, parag
         history = result.results.finetune["history"]
         assert history and np.isfinite(history[0]["train_loss"])
         assert result.results.protocol.extra["rerank_k"] == 2
-    for key in result.config.metrics:
+    for key in result.config.metric_names:
         assert np.isfinite(m[key])
     assert read_results(result.results_path)["protocol"]["text_mode"] == ("paragraph" if paragraph else "single")
 
@@ -123,7 +123,7 @@ def _score_split(scoring: str, k: int = 16) -> tuple[list[dict], Evaluator]:
     model = build_model(cfg.model.variant, **model_arch_kwargs(cfg), contrastive=True).eval()
     ev = Evaluator(config=cfg, device=CPU, precision=resolve_precision("fp32", CPU), tag="t", seed=0,
                    num_workers=0)
-    return kind.evaluate(model, split, ev), ev
+    return kind.evaluate(model, split, ev).records, ev
 
 
 def test_dual_rerank_with_all_candidates_equals_cross() -> None:
@@ -190,3 +190,24 @@ def test_selection_on_test_videos_is_detected_from_the_data(tmp_path: Path) -> N
     with pytest.raises(ConfigError, match="holds test videos"):
         run_task(RunOptions(task="msrvtt_retrieval", output_dir=tmp_path / "b", count_flops=False,
                             overrides=undeclared))
+
+
+def test_metric_options_come_from_yaml_and_reach_results(tmp_path: Path) -> None:
+    """``ties`` is a typed task-YAML option (here through ``--set``) and results.json records it; the
+    reported values are the official rule's on the run's own score rows."""
+    from allinone_bench.metrics import retrieval_metrics
+    from allinone_bench.tasks import parse_set_args
+
+    overrides = {"finetune.epochs": 1, "finetune.max_steps": 1,
+                 **parse_set_args(["metrics=[{name: t2v_R@1, ties: official}, v2t_R@1, v2t_R@5]"])}
+    result = run_task(RunOptions(task="msrvtt_retrieval", output_dir=tmp_path, count_flops=False,
+                                 overrides=overrides))
+    data = read_results(result.results_path)
+    assert data["protocol"]["extra"]["metrics"] == [
+        {"metric": "retrieval", "keys": ["t2v_R@1", "v2t_R@1", "v2t_R@5"], "ties": "official", "dual_softmax": None}]
+    sims = np.stack([r["scores"] for r in result.records])
+    official = retrieval_metrics(sims, [r["target"] for r in result.records], ties="official", ks=(1, 5))
+    assert {k: data["metrics"][k] for k in ("t2v_R@1", "v2t_R@1", "v2t_R@5")} == pytest.approx(
+        {k: official[k] for k in ("t2v_R@1", "v2t_R@1", "v2t_R@5")})
+    with pytest.raises(ConfigError, match=r"metrics\[0\]\.ties: Input should be .*got 'first'"):
+        load_task("msrvtt_retrieval", overrides=parse_set_args(["metrics=[{name: t2v_R@1, ties: first}]"]))

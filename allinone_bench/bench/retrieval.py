@@ -61,7 +61,7 @@ def score_split(model: torch.nn.Module, split: Any, counts: dict[str, int], over
     for key in counts:
         counts[key] = 0
     start = time.perf_counter()
-    metrics = kind.compute_metrics(kind.evaluate(model, split, ev), split)
+    metrics = ev.evaluate(kind, model, split).metrics
     return metrics, time.perf_counter() - start
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from allinone_bench.bench.core import Row, csv_name, device_name, write_csv
+if TYPE_CHECKING:  # allinone_bench.bench imports torch: loaded inside the command only
+    from allinone_bench.bench.core import Row
 
 console = Console()
 
@@ -74,6 +76,7 @@ def _bench_cmd(
     """Measure cost: warm-up excluded, median of repeats, peak memory; one CSV per suite."""
     import torch
 
+    from allinone_bench.bench.core import csv_name, device_name, write_csv
     from allinone_bench.engine.dist import select_device
     from allinone_bench.engine.precision import resolve_precision
     from allinone_bench.errors import ConfigError

@@ -153,6 +153,9 @@ def register(app: typer.Typer) -> None:
         report = check_dataset(target.adapter, data_root, target.options, split or target.splits, decode,
                                sample_size, progress=True)
         console.print(_report_table(report))
+        if report.options:  # resolved: says which files were read (e.g. annotation=official)
+            read = ", ".join(f"{k}={v}" for k, v in report.options.items())
+            console.print(f"options: {read}", highlight=False, markup=False)
         issues = report.issues()
         for line in issues[:_MAX_ISSUES]:
             console.print(Text.assemble(("  - ", "red"), line))

@@ -174,7 +174,7 @@ def check_dataset(
     return CheckReport(
         adapter=adapter_name,
         data_root=str(data_root),
-        options=dict(adapter.options),
+        options=adapter.resolved_options(),
         decode=decode,
         splits=reports,
         layout=adapter.layout,

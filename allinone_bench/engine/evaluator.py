@@ -7,12 +7,16 @@
 * runs ``prepare`` in DataLoader workers and ``forward`` on the device under ``no_grad`` + autocast;
 * caches every result by key in the run directory (see :mod:`.cache`) so an interrupted evaluation resumes;
 * gathers results to every rank with ``all_gather_object``.
+
+:meth:`Evaluator.evaluate` is one evaluation of a split: the kind's ``evaluate`` (records, predictions,
+protocol), then the task's metrics on the gathered records (:func:`score`), as one typed :class:`Evaluation`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,10 +29,58 @@ from allinone_bench.engine.cache import ChunkCache
 from allinone_bench.engine.precision import Precision
 from allinone_bench.engine.progress import add_task, make_progress
 from allinone_bench.errors import BenchError
+from allinone_bench.metrics import Metric, build_metrics, merge_scores
+from allinone_bench.tasks.base import ProtocolSummary, Record, TaskKind
 from allinone_bench.tasks.batching import ItemDataset, to_cpu, to_device
 from allinone_bench.tasks.config import SplitRole, TaskConfig
 
 T = TypeVar("T")
+
+
+@dataclass
+class Evaluation:
+    """One scored evaluation of a split: what model selection reads and the results file is written from.
+
+    ``metric_settings``: each metric's :meth:`~allinone_bench.metrics.Metric.describe` (keys and options).
+    """
+
+    records: list[Record]
+    predictions: list[Record]
+    metrics: dict[str, float]
+    protocol: ProtocolSummary
+    metric_settings: list[dict[str, Any]] = field(default_factory=list)
+
+
+def score(metrics: Sequence[Metric], records: Sequence[Record]) -> dict[str, float]:
+    """Run ``metrics`` on ``records`` (complete on every rank) into one dict, the same on every rank.
+
+    Metrics with ``compute_on_all_ranks = False`` (Java, model fitting) run on rank 0 only and their result
+    (or their error) is broadcast.
+    """
+    out: dict[str, float] = {}
+    for metric in metrics:
+        metric.process(records)
+        values = metric.compute() if metric.compute_on_all_ranks else _on_main_process(metric)
+        merge_scores(out, values, metric.name)
+    return out
+
+
+def _on_main_process(metric: Metric) -> dict[str, float]:
+    if dist.get_world_size() == 1:
+        return metric.compute()
+    payload: tuple[str, Any] | None = None
+    failure: Exception | None = None
+    if dist.is_main_process():
+        try:
+            payload = ("ok", metric.compute())
+        except Exception as err:  # tell the other ranks instead of leaving them in the broadcast forever
+            failure, payload = err, ("error", f"{type(err).__name__}: {err}")
+    status, value = dist.broadcast_object(payload)
+    if failure is not None:
+        raise failure
+    if status == "error":
+        raise BenchError(f"metric {metric.name!r} failed on rank 0: {value}")
+    return value
 
 
 class _KeyedCollate:
@@ -77,6 +129,17 @@ class Evaluator:
         self.console = console or Console(stderr=True)
         self.num_workers = config.eval.num_workers if num_workers is None else num_workers
         self.counters: dict[str, int] = {}  # items computed (not read from cache) per map name
+
+    # ------------------------------------------------------------------ one evaluation
+    def evaluate(self, kind: TaskKind, model: torch.nn.Module, split: Any) -> Evaluation:
+        """``kind.evaluate`` on ``split``, scored with the task's metrics (``kind.metric_keys`` of them)."""
+        result = kind.evaluate(model, split, self)
+        metrics = build_metrics(self.config.metrics, where=f"task {self.config.name}: metrics",
+                                only=kind.metric_keys(split))
+        values = score(metrics, result.records)
+        merge_scores(values, result.metrics, f"kind {kind.name}")
+        return Evaluation(records=result.records, predictions=result.predictions, metrics=values,
+                          protocol=result.protocol, metric_settings=[m.describe() for m in metrics])
 
     # ------------------------------------------------------------------ EvalContext API
     def autocast(self) -> AbstractContextManager[Any]:

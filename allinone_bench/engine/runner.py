@@ -24,7 +24,7 @@ import yaml
 from rich.console import Console
 
 from allinone_bench.engine import dist
-from allinone_bench.engine.evaluator import Evaluator
+from allinone_bench.engine.evaluator import Evaluation, Evaluator
 from allinone_bench.engine.limit import describe_limit, limit_split
 from allinone_bench.engine.notices import Notices
 from allinone_bench.engine.precision import resolve_precision
@@ -376,7 +376,8 @@ def _run_task(opts: RunOptions, notices: Notices) -> RunResult:
         note(f"task {cfg.name} has no training split: evaluation only (zero-shot), nothing is finetuned",
              "cyan")
     finetune = not zero_shot and kind.supports_finetune
-    train_split = splits.get("train") if cfg.dataset.splits.train is not None else None
+    # an evaluation reads only the test split's files (a probe that fits on train loads it itself)
+    train_split = splits.get("train") if finetune and cfg.dataset.splits.train is not None else None
 
     # ---- model
     from allinone_bench.model import build_model, load_checkpoint, save_pretrained
@@ -421,9 +422,8 @@ def _run_task(opts: RunOptions, notices: Notices) -> RunResult:
             )
 
         def validate_fn(m: torch.nn.Module, epoch: int) -> dict[str, float]:
-            ev = evaluator(f"{sel_split.split}/epoch-{epoch}")
             m.eval()
-            return kind.compute_metrics(kind.evaluate(m, sel_split, ev), sel_split)
+            return evaluator(f"{sel_split.split}/epoch-{epoch}").evaluate(kind, m, sel_split).metrics
 
         trainer = Trainer(kind=kind, model=model, config=cfg, device=device,
                           precision=train_precision, seed=cfg.seed,
@@ -442,10 +442,10 @@ def _run_task(opts: RunOptions, notices: Notices) -> RunResult:
     # ---- test evaluation
     test_split, total, skipped = splits.load("test")
     t_ev = time.monotonic()
-    records = kind.evaluate(model, test_split, evaluator(f"{test_split.split}/{stage}"))
-    metrics = kind.compute_metrics(records, test_split)
+    evaluation = evaluator(f"{test_split.split}/{stage}").evaluate(kind, model, test_split)
+    records, metrics = evaluation.records, evaluation.metrics
     eval_s = time.monotonic() - t_ev
-    absent = [m for m in cfg.metrics if m not in metrics]
+    absent = [m for m in cfg.metric_names if m not in metrics]
     if absent:
         raise BenchError(f"task {cfg.name}: metrics {absent} were listed but not computed (got {sorted(metrics)})")
 
@@ -453,12 +453,12 @@ def _run_task(opts: RunOptions, notices: Notices) -> RunResult:
     results_path = run_dir.results
     results: Results | None = None
     if dist.is_main_process():
-        write_predictions(run_dir.predictions, [kind.export_record(r) for r in records])
+        write_predictions(run_dir.predictions, evaluation.predictions)
         if finetune:  # the finetuned (selected) weights; a zero-shot run's weights are its --checkpoint
             save_pretrained(model, run_dir.model_dir)
         results = _build_results(
-            cfg=cfg, kind=kind, launch=launch, model=model, load_report=load_report, metrics=metrics,
-            dataset_options=dict(adapter.options),
+            cfg=cfg, evaluation=evaluation, launch=launch, model=model, load_report=load_report, metrics=metrics,
+            dataset_options=adapter.resolved_options(),
             records=records, test_split=test_split, total=total, skipped=skipped, flops=flops,
             selection=SelectionInfo(
                 split=sel_role if finetune else None,
@@ -479,7 +479,7 @@ def _run_task(opts: RunOptions, notices: Notices) -> RunResult:
                      config=cfg, records=records)
 
 
-def _build_results(*, cfg: TaskConfig, kind: TaskKind, launch: _Launch, model: Any, load_report: Any,
+def _build_results(*, cfg: TaskConfig, evaluation: Evaluation, launch: _Launch, model: Any, load_report: Any,
                    dataset_options: dict[str, Any], metrics: dict[str, float], records: list[dict[str, Any]],
                    test_split: Any, total: int,
                    skipped: int, flops: FlopsInfo | None, selection: SelectionInfo, data_root: Path,
@@ -488,11 +488,11 @@ def _build_results(*, cfg: TaskConfig, kind: TaskKind, launch: _Launch, model: A
                    precision: dict[str, str]) -> Results:
     from allinone_bench.tasks.departures import departure_record
 
-    extra = dict(kind.protocol_summary())
-    scoring = extra.pop("scoring", None)
+    extra = {**evaluation.protocol.details, "metrics": evaluation.metric_settings}
     video = cfg.protocol.video
     protocol = ProtocolInfo(
-        frames=video.num_frames, sampling=video.sampling, text_mode=cfg.protocol.text.mode, scoring=scoring,
+        frames=video.num_frames, sampling=video.sampling, text_mode=cfg.protocol.text.mode,
+        scoring=evaluation.protocol.scoring,
         rolling=cfg.protocol.rolling, patch_permutation=cfg.protocol.patch_permutation,
         permutation_seed=cfg.protocol.permutation_seed if cfg.protocol.patch_permutation != "off" else None,
         max_text_len=cfg.protocol.text.max_len, train_sampling=video.train_sampling if finetuned else None,

@@ -28,17 +28,21 @@ def ensure_synthetic(adapter: str, num_videos: int, seed: int, *, base: Path | N
     """
     from allinone_bench.data.datasets import get_adapter
 
+    from allinone_bench.data.synthetic import SYNTHETIC_FORMAT
+
     root = synthetic_root(adapter, num_videos, seed, base)
+    marker = f"adapter={adapter} num_videos={num_videos} seed={seed} format={SYNTHETIC_FORMAT}\n"
     generated = False
     with dist.main_process_first():
-        if dist.is_main_process() and not (root / COMPLETE_MARKER).is_file():
+        done = root / COMPLETE_MARKER
+        if dist.is_main_process() and not (done.is_file() and done.read_text() == marker):  # stale formats redone
             adapter_cls = get_adapter(adapter)
             tmp = root.with_name(f".{root.name}.tmp-{os.getpid()}")
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir(parents=True)
             try:
                 adapter_cls.synthesize(tmp, num_videos=num_videos, seed=seed)
-                (tmp / COMPLETE_MARKER).write_text(f"adapter={adapter} num_videos={num_videos} seed={seed}\n")
+                (tmp / COMPLETE_MARKER).write_text(marker)
                 shutil.rmtree(root, ignore_errors=True)
                 os.replace(tmp, root)
             finally:

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from allinone_bench.errors import BenchError
-from allinone_bench.metrics.base import Metric, Record, register_metric
+from allinone_bench.metrics.base import Metric, MetricOptions, Record, register_metric
 from allinone_bench.metrics.ranking import (
     RankCounts,
     ResolvedRule,
@@ -40,6 +40,7 @@ __all__ = [
     "AccuracyMetric",
     "MultipleChoiceMetric",
     "TopKMetric",
+    "TieOptions",
 ]
 
 OOV_LABEL = -100
@@ -144,30 +145,47 @@ def multiple_choice_accuracy(
 def topk_accuracy(
     scores: Any, labels: Sequence[int], *, ks: Sequence[int] = (1, 5, 10), ties: TieRule = "average"
 ) -> dict[str, float]:
-    """``top{k}`` (percent): the label is among the k highest-scored classes."""
+    """``top{k}`` (percent): the label is among the k highest-scored classes.
+
+    A label scored ``-inf`` can never be predicted (e.g. a class the linear probe never saw in training) and
+    counts as wrong at every k, however few classes there are.
+    """
     mat, pad = _ragged_scores(scores, "class scores")
     target = np.asarray(labels, dtype=np.int64).reshape(-1)
     if mat.shape[0] != target.shape[0] or target.shape[0] == 0:
         raise BenchError(f"topk_accuracy: {mat.shape[0]} score rows for {target.shape[0]} labels")
     counts = _counts(mat, pad, target, "topk_accuracy")
     rule = _rule(ties)
-    out: dict[str, float] = {f"top{k}": 100.0 * float(counts.hits(int(k), rule).mean()) for k in ks}
+    impossible = mat[np.arange(target.shape[0]), target] == -np.inf
+    out: dict[str, float] = {}
+    for k in ks:
+        hits = counts.hits(int(k), rule)
+        hits[impossible] = 0.0
+        out[f"top{k}"] = 100.0 * float(hits.mean())
     out["n"] = int(target.shape[0])
     return out
 
 
 # ----------------------------------------------------------------------------------------------- metrics
+class TieOptions(MetricOptions):
+    """``ties``: how exact score ties at the top are credited (see :mod:`.ranking`; ``official`` = first index
+    wins, like ``torch.argmax``)."""
+
+    ties: TieRule = "average"
+
+
 @register_metric
 class AccuracyMetric(Metric):
-    """Open-ended QA. Record: ``id``, ``label`` (int, or None/-100 for OOV), and ``scores`` or ``pred``."""
+    """Open-ended QA. Record: ``id``, ``label`` (int, or None/-100 for OOV), and ``scores`` or ``pred``.
+
+    Out-of-vocabulary handling is the choice of key: ``acc`` counts OOV questions as wrong, ``acc_in_vocab``
+    drops them (what the reference code computes).
+    """
 
     name = "accuracy"
     outputs = ("acc", "acc_in_vocab")
     fields = ("label",)
-
-    def __init__(self, keys: Sequence[str] | None = None, *, ties: TieRule = "average") -> None:
-        super().__init__(keys)
-        self.ties = check_ties(ties)
+    options_type = TieOptions
 
     def validate_record(self, record: Record) -> None:
         if ("scores" in record) == ("pred" in record):
@@ -175,16 +193,14 @@ class AccuracyMetric(Metric):
 
     def compute_metrics(self, records: list[Record]) -> dict[str, float]:
         with_scores = ["scores" in r for r in records]
+        labels = [r["label"] for r in records]
         if all(with_scores):
-            res = qa_accuracy([r["label"] for r in records], scores=[r["scores"] for r in records], ties=self.ties)
+            res = qa_accuracy(labels, scores=[r["scores"] for r in records], ties=self.options.ties)
         elif not any(with_scores):
-            res = qa_accuracy([r["label"] for r in records], preds=[int(r["pred"]) for r in records])
+            res = qa_accuracy(labels, preds=[int(r["pred"]) for r in records])
         else:
             raise BenchError("metric 'accuracy': mix of records with 'scores' and with 'pred'; use one kind")
         return {k: res[k] for k in (*self.keys, "n", "n_in_vocab", "n_oov", "n_correct")}
-
-    def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "ties": self.ties}
 
 
 @register_metric
@@ -194,43 +210,31 @@ class MultipleChoiceMetric(Metric):
     name = "mc_accuracy"
     outputs = ("mc_acc",)
     fields = ("scores", "answer")
-
-    def __init__(self, keys: Sequence[str] | None = None, *, ties: TieRule = "average") -> None:
-        super().__init__(keys)
-        self.ties = check_ties(ties)
+    options_type = TieOptions
 
     def compute_metrics(self, records: list[Record]) -> dict[str, float]:
         res = multiple_choice_accuracy(
-            [r["scores"] for r in records], [int(r["answer"]) for r in records], ties=self.ties
+            [r["scores"] for r in records], [int(r["answer"]) for r in records], ties=self.options.ties
         )
         return {"mc_acc": res["mc_acc"], "n": res["n"], "n_correct": res["n_correct"], "n_tied": res["n_tied"]}
-
-    def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "ties": self.ties}
 
 
 @register_metric
 class TopKMetric(Metric):
-    """Classification top-k. Record: ``id``, ``scores`` (one per class), ``label`` (0-based class)."""
+    """Classification top-k. Record: ``id``, ``scores`` (one per class; ``-inf`` = class never predictable),
+    ``label`` (0-based class). The one top-k of the package: linear probes report through it too."""
 
     name = "topk_accuracy"
     outputs = ("top1", "top5", "top10")
     fields = ("scores", "label")
-
-    def __init__(self, keys: Sequence[str] | None = None, *, ties: TieRule = "average") -> None:
-        super().__init__(keys)
-        self.ties = check_ties(ties)
-        self.ks = tuple(int(k.removeprefix("top")) for k in self.keys)
+    options_type = TieOptions
 
     def validate_record(self, record: Record) -> None:
         if record["label"] is None or int(record["label"]) < 0:
             raise BenchError(f"metric 'topk_accuracy': record {record['id']!r} has no class label")
 
     def compute_metrics(self, records: list[Record]) -> dict[str, float]:
+        ks = tuple(int(k.removeprefix("top")) for k in self.keys)
         return topk_accuracy(
-            [r["scores"] for r in records], [int(r["label"]) for r in records], ks=self.ks, ties=self.ties
+            [r["scores"] for r in records], [int(r["label"]) for r in records], ks=ks, ties=self.options.ties
         )
-
-    def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "ties": self.ties}
-

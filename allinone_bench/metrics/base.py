@@ -1,9 +1,14 @@
-"""Collect/compute split for every metric, plus the name -> metric registry that task YAMLs use.
+"""One metric design (mmengine style) and the name -> metric registry that task YAMLs use.
 
-Evaluation loops call :meth:`Metric.process` with per-sample records as they come (any rank, any batch
-order); :meth:`Metric.compute` gathers the records of every rank, drops duplicates by sample id and scores
-them once. Keying by id is what makes 1 and N processes give the same numbers: a padded
-``DistributedSampler`` repeats samples, and counting them twice is the bug users hit most in distributed eval.
+A metric is a small object: :meth:`Metric.process` takes per-sample records (any batch, any order; repeated
+ids are checked and dropped) and :meth:`Metric.compute` scores them once. The engine gathers the records of
+every rank before scoring (``Evaluator.map`` shards by sample id without padding and gathers by id), so a
+metric never talks to other processes; ``compute_on_all_ranks = False`` asks the engine to score on rank 0
+only and broadcast (Java, model fitting).
+
+Options (tie rule, tokenizer, ...) are typed: each class names an ``options_type`` pydantic model, filled from
+the task YAML (``metrics: [t2v_R@1, {name: v2t_R@1, ties: official}]``); an error names the entry and the key;
+:meth:`Metric.describe` writes them into ``results.json``.
 """
 
 from __future__ import annotations
@@ -15,23 +20,41 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from allinone_bench.errors import BenchError, ConfigError
 
 __all__ = [
     "Metric",
+    "MetricOptions",
+    "MetricSpec",
+    "NoMetricOptions",
     "Record",
     "register_metric",
     "get_metric",
     "list_metrics",
     "build_metrics",
-    "compute_all",
+    "merge_scores",
+    "metric_names",
 ]
 
 Record = dict[str, Any]
 """One sample's outputs: always has ``"id"`` (str or int); the other fields depend on the metric."""
 
+MetricSpec = str | dict[str, Any]
+"""A ``metrics:`` entry of a task YAML: a name, or ``{name: ..., <option>: ...}``."""
+
 M = TypeVar("M", bound="type[Metric]")
+
+
+class MetricOptions(BaseModel):
+    """Base of the typed options of a metric: unknown keys are refused, values are checked."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NoMetricOptions(MetricOptions):
+    """Options of metrics that take none."""
 
 
 class Metric(abc.ABC):
@@ -39,22 +62,22 @@ class Metric(abc.ABC):
 
     Subclasses declare ``name`` (registry key), ``outputs`` (the keys :meth:`compute` can report, which
     double as registry aliases, so a YAML may list ``bleu4`` instead of ``captioning``), ``fields`` (record
-    fields besides ``id`` that must be present), and implement :meth:`compute_metrics` on the deduplicated
-    records. ``compute_on_all_ranks = False`` marks expensive metrics (Java, model fitting) that run on rank 0
-    only and broadcast their result.
+    fields besides ``id`` that must be present), ``options_type`` (a :class:`MetricOptions` model), and
+    implement :meth:`compute_metrics` on the deduplicated records.
     """
 
     name: ClassVar[str]
     outputs: ClassVar[tuple[str, ...]]
     default_outputs: ClassVar[tuple[str, ...] | None] = None  # None: all of ``outputs``
     fields: ClassVar[tuple[str, ...]] = ()
+    options_type: ClassVar[type[MetricOptions]] = NoMetricOptions
     compute_on_all_ranks: ClassVar[bool] = True
-    # Duplicates of one id (padding) must carry the same values; floats may differ a little when the
-    # duplicate was computed in another batch composition (bf16/AMP kernels), ids that collide differ a lot.
+    # Duplicates of one id must carry the same values; floats may differ a little when the duplicate was
+    # computed in another batch composition (bf16/AMP kernels), ids that collide differ a lot.
     duplicate_rtol: ClassVar[float] = 1e-2
     duplicate_atol: ClassVar[float] = 1e-3
 
-    def __init__(self, keys: Sequence[str] | None = None) -> None:
+    def __init__(self, keys: Sequence[str] | None = None, *, where: str | None = None, **options: Any) -> None:
         chosen = tuple(keys) if keys is not None else (self.default_outputs or self.outputs)
         unknown = [k for k in chosen if k not in self.outputs]
         if unknown:
@@ -62,9 +85,9 @@ class Metric(abc.ABC):
                 f"metric {self.name!r}: unknown output(s) {unknown}; expected some of {list(self.outputs)}"
             )
         self.keys: tuple[str, ...] = chosen
+        self.options: Any = _validate_options(self.options_type, options, where or f"metric {self.name!r}")
         self._records: dict[str, Record] = {}
-        self.num_duplicates = 0  # ids this process saw more than once
-        self.gather_duplicates = 0  # ids repeated across ranks in the last gather (distributed padding)
+        self.num_duplicates = 0  # ids seen more than once
 
     # ----------------------------------------------------------------------------------------- collect
     def process(self, records: Iterable[Mapping[str, Any] | Any]) -> None:
@@ -91,64 +114,28 @@ class Metric(abc.ABC):
     def reset(self) -> None:
         self._records.clear()
         self.num_duplicates = 0
-        self.gather_duplicates = 0
 
     def __len__(self) -> int:
         return len(self._records)
 
     @property
     def records(self) -> Mapping[str, Record]:
-        """This process's records (not gathered), keyed by ``str(id)``."""
+        """The processed records, keyed by ``str(id)``."""
         return dict(self._records)
-
-    # ----------------------------------------------------------------------------------------- gather
-    def gather(self) -> dict[str, Record]:
-        """Records of every rank, deduplicated by id (every rank gets all of them).
-
-        Without an initialised process group (or with world size 1) this is the local records.
-        Under NCCL the caller must have set the CUDA device (``torch.cuda.set_device``), as for any
-        object collective.
-        """
-        dist = _active_dist()
-        if dist is None:
-            return dict(self._records)
-        shards: list[dict[str, Record] | None] = [None] * dist.get_world_size()
-        dist.all_gather_object(shards, self._records)
-        return self._merge(shards)
-
-    def _gather_to_rank0(self) -> dict[str, Record] | None:
-        dist = _active_dist()
-        if dist is None:
-            return dict(self._records)
-        rank = dist.get_rank()
-        shards: list[dict[str, Record] | None] | None = [None] * dist.get_world_size() if rank == 0 else None
-        dist.gather_object(self._records, shards, dst=0)
-        return self._merge(shards) if rank == 0 else None
-
-    def _merge(self, shards: Sequence[Mapping[str, Record] | None]) -> dict[str, Record]:
-        merged: dict[str, Record] = {}
-        duplicates = 0
-        for shard in shards:  # rank order, so the kept copy of a duplicate is deterministic
-            for record in (shard or {}).values():
-                duplicates += _insert(merged, record, self)
-        self.gather_duplicates = duplicates
-        return merged
 
     # ----------------------------------------------------------------------------------------- compute
     def compute(self, records: Iterable[Mapping[str, Any] | Any] | None = None) -> dict[str, float]:
-        """Score the gathered records; every rank returns the same dict.
+        """Score once: the records given (deduplicated, nothing else), or else every record processed so far.
 
-        With ``records`` given, score exactly those (deduplicated) and nothing else: no gather, no
-        collective, so it is safe to call on one rank only. Records reach :meth:`compute_metrics` sorted by
-        id, so the result does not depend on arrival order or rank count.
+        Records reach :meth:`compute_metrics` sorted by id, so the result does not depend on arrival order,
+        batch composition or rank count. There is no collective here: the engine gathers the records of every
+        rank first (``Evaluator.map``), and runs ``compute_on_all_ranks = False`` metrics on rank 0 only.
         """
-        if records is not None:
-            store: dict[str, Record] = {}
-            self._add(store, records)
-            return self._score(store)
-        if self.compute_on_all_ranks or _active_dist() is None:
-            return self._score(self.gather())
-        return self._compute_on_rank0()
+        if records is None:
+            return self._score(self._records)
+        store: dict[str, Record] = {}
+        self._add(store, records)
+        return self._score(store)
 
     def _score(self, records: Mapping[str, Record]) -> dict[str, float]:
         if not records:
@@ -156,36 +143,29 @@ class Metric(abc.ABC):
         ordered = [records[k] for k in sorted(records)]
         return self.compute_metrics(ordered)
 
-    def _compute_on_rank0(self) -> dict[str, float]:
-        dist = _active_dist()
-        assert dist is not None
-        gathered = self._gather_to_rank0()
-        payload: list[Any] = [None]
-        failure: Exception | None = None
-        if dist.get_rank() == 0:
-            try:
-                payload[0] = ("ok", self._score(gathered or {}))
-            except Exception as err:  # tell the other ranks instead of leaving them in broadcast forever
-                failure = err
-                payload[0] = ("error", str(err))
-        dist.broadcast_object_list(payload, src=0)
-        status, value = payload[0]
-        if failure is not None:
-            raise failure
-        if status == "error":
-            raise BenchError(value)
-        return value
-
     @abc.abstractmethod
     def compute_metrics(self, records: list[Record]) -> dict[str, float]:
         """Score deduplicated records (sorted by id). Returns the selected ``keys`` plus count fields."""
 
     def describe(self) -> dict[str, Any]:
-        """Settings that change the numbers (tie rule, tokenizer, ...), for the results file's protocol."""
-        return {"metric": self.name, "keys": list(self.keys)}
+        """The metric, its keys and its options (everything that changes the numbers), for ``results.json``."""
+        return {"metric": self.name, "keys": list(self.keys), **self.options.model_dump()}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(keys={list(self.keys)}, records={len(self)})"
+
+
+def _validate_options(model: type[MetricOptions], options: dict[str, Any], where: str) -> MetricOptions:
+    """``model`` from ``options``; the first problem as a :class:`ConfigError` naming ``where`` and the key."""
+    try:
+        return model.model_validate(options)
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        at = f"{where}.{key}" if ": " in where else f"{where}: {key}" if key else where
+        if first["type"] == "extra_forbidden":
+            raise ConfigError(f"{at}: unknown key (valid keys here: {', '.join(model.model_fields)})") from None
+        raise ConfigError(f"{at}: {first['msg']}, got {first.get('input')!r}") from None
 
 
 # --------------------------------------------------------------------------------------------- records
@@ -276,17 +256,6 @@ def _agree(a: Any, b: Any, rtol: float, atol: float) -> bool:
     return bool(np.array_equal(x, y))
 
 
-def _active_dist() -> Any | None:
-    """``torch.distributed`` when a process group with more than one rank is up, else ``None``."""
-    torch = sys.modules.get("torch")
-    if torch is None:
-        return None
-    dist = torch.distributed
-    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
-        return dist
-    return None
-
-
 # -------------------------------------------------------------------------------------------- registry
 _METRICS: dict[str, type[Metric]] = {}
 _OUTPUT_OWNERS: dict[str, type[Metric]] = {}
@@ -327,53 +296,71 @@ def get_metric(name: str) -> type[Metric]:
     return cls
 
 
-def build_metrics(specs: Sequence[str | Mapping[str, Any]]) -> list[Metric]:
+def _parse_spec(spec: Any, where: str) -> tuple[str, dict[str, Any]]:
+    if isinstance(spec, str):
+        return spec, {}
+    if isinstance(spec, Mapping) and isinstance(spec.get("name"), str):
+        return spec["name"], {k: v for k, v in spec.items() if k != "name"}
+    raise ConfigError(f"{where}: expected a metric name or a mapping with 'name' and options, got {spec!r}")
+
+
+def metric_names(specs: Sequence[MetricSpec]) -> list[str]:
+    """The names of ``metrics:`` entries, in order (``{name: t2v_R@1, ties: official}`` -> ``t2v_R@1``)."""
+    return [_parse_spec(spec, "metrics")[0] for spec in specs]
+
+
+def build_metrics(
+    specs: Sequence[MetricSpec], *, where: str = "metrics", only: Iterable[str] | None = None
+) -> list[Metric]:
     """Instantiate the metrics a task YAML lists, one instance per metric class.
 
     A spec is a name (``"retrieval"``, or an output key such as ``"cider"``) or a mapping
     ``{"name": ..., **options}``. Output keys of the same class are grouped into one instance that reports
     only those keys: ``[bleu4, rouge_l, cider]`` builds one captioning metric that never starts METEOR.
+    Options belong to the class (``ties`` holds for t2v and v2t alike): giving them on any one entry is
+    enough, repeating them is allowed, contradicting them is an error. ``where`` prefixes error messages.
+    ``only``: report just these keys (e.g. the cheap ones during model selection); a metric left without
+    keys is not built.
     """
     order: list[type[Metric]] = []
     keys: dict[type[Metric], list[str]] = {}
-    options: dict[type[Metric], dict[str, Any]] = {}
-    for spec in specs:
-        if isinstance(spec, str):
-            name, opts = spec, {}
-        elif isinstance(spec, Mapping) and isinstance(spec.get("name"), str):
-            name, opts = spec["name"], {k: v for k, v in spec.items() if k != "name"}
-        else:
-            raise ConfigError(f"metrics: each entry must be a name or a mapping with 'name', got {spec!r}")
-        cls = get_metric(name)
+    options: dict[type[Metric], tuple[dict[str, Any], str]] = {}
+    for i, spec in enumerate(specs):
+        here = f"{where}[{i}]"
+        name, opts = _parse_spec(spec, here)
+        try:
+            cls = get_metric(name)
+        except ConfigError as err:
+            raise ConfigError(f"{here}: {err}") from None
         if cls not in order:
             order.append(cls)
         if name != cls.name and name not in keys.setdefault(cls, []):
             keys[cls].append(name)
         if opts:
-            if cls in options:
-                raise ConfigError(f"metrics: options for {cls.name!r} given twice ({options[cls]} and {opts})")
-            options[cls] = dict(opts)
+            if cls in options and options[cls][0] != opts:
+                raise ConfigError(f"{here}: options {opts} contradict {options[cls][0]} given for the same metric "
+                                  f"{cls.name!r} at {options[cls][1]}")
+            options.setdefault(cls, (dict(opts), here))
     built: list[Metric] = []
     for cls in order:
-        opts = dict(options.get(cls, {}))
-        if "keys" in opts and keys.get(cls):
-            raise ConfigError(f"metrics: {cls.name!r} has both 'keys' and output names {keys[cls]}")
-        if keys.get(cls):
-            opts["keys"] = keys[cls]
-        try:
-            built.append(cls(**opts))
-        except TypeError as err:
-            raise ConfigError(f"metrics: bad options for {cls.name!r} {sorted(opts)}: {err}") from err
+        opts, here = options.get(cls, ({}, where))
+        opts = dict(opts)
+        chosen = opts.pop("keys", None)
+        if chosen is not None and keys.get(cls):
+            raise ConfigError(f"{here}: {cls.name!r} has both 'keys' and output names {keys[cls]}")
+        metric = cls(chosen if chosen is not None else (keys.get(cls) or None), where=here, **opts)
+        if only is not None:
+            wanted = set(only)
+            if not any(k in wanted for k in metric.keys):
+                continue
+            metric = cls([k for k in metric.keys if k in wanted], where=here, **opts)
+        built.append(metric)
     return built
 
 
-def compute_all(metrics: Iterable[Metric]) -> dict[str, float]:
-    """Compute several metrics into one dict; a key two metrics both report must have the same value."""
-    out: dict[str, float] = {}
-    for metric in metrics:
-        for key, value in metric.compute().items():
-            if key in out and not _agree(out[key], value, 0.0, 0.0):
-                raise BenchError(f"metrics disagree on {key!r}: {out[key]} vs {value} (from {metric.name!r})")
-            out[key] = value
-    return out
-
+def merge_scores(into: dict[str, float], values: Mapping[str, float], source: str) -> None:
+    """Add ``values`` to ``into``; a key two metrics both report (e.g. ``n``) must have the same value."""
+    for key, value in values.items():
+        if key in into and not _agree(into[key], value, 0.0, 0.0):
+            raise BenchError(f"metrics disagree on {key!r}: {into[key]} vs {value} (from {source!r})")
+        into[key] = value

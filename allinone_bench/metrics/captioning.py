@@ -25,13 +25,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from allinone_bench.errors import BenchError, ConfigError
-from allinone_bench.metrics.base import Metric, Record, register_metric
+from allinone_bench.metrics.base import Metric, MetricOptions, Record, register_metric
 
 __all__ = [
     "CAPTION_METRICS",
     "DEFAULT_CAPTION_METRICS",
     "CaptionScores",
     "CaptioningMetric",
+    "CaptioningMetricOptions",
     "caption_metrics",
     "ptb_tokenize",
     "require_java",
@@ -258,24 +259,29 @@ def caption_metrics(
     return out
 
 
+class CaptioningMetricOptions(MetricOptions):
+    """``tokenizer``: ``ptb`` (standard, Java), ``simple`` (pure Python, flagged non-standard) or ``auto``
+    (PTB when Java is on PATH, else ``simple`` with METEOR reported as NaN: meant for synthetic smoke runs)."""
+
+    tokenizer: Literal["ptb", "simple", "auto"] = "ptb"
+
+
 @register_metric
 class CaptioningMetric(Metric):
-    """Captioning. Record: ``id``, ``prediction`` (str), ``references`` (list of str).
-
-    Options: ``tokenizer`` (``"ptb"`` default, ``"simple"`` non-standard). Runs on rank 0 only (Java).
-    """
+    """Captioning. Record: ``id``, ``prediction`` (str), ``references`` (list of str). Runs on rank 0 only
+    (Java). :meth:`describe` reports the tokenizer that really ran and any metric left out."""
 
     name = "captioning"
     outputs = CAPTION_METRICS
     default_outputs = DEFAULT_CAPTION_METRICS
     fields = ("prediction", "references")
+    options_type = CaptioningMetricOptions
     compute_on_all_ranks = False
 
-    def __init__(self, keys: Sequence[str] | None = None, *, tokenizer: CaptionTokenizer = "ptb") -> None:
-        super().__init__(keys)
-        if tokenizer not in ("ptb", "simple"):
-            raise ConfigError(f"metric 'captioning': tokenizer {tokenizer!r}: expected 'ptb' or 'simple'")
-        self.tokenizer: CaptionTokenizer = tokenizer
+    def __init__(self, keys: Sequence[str] | None = None, **options: Any) -> None:
+        super().__init__(keys, **options)
+        self.tokenizer_used: CaptionTokenizer | None = None
+        self.notes: list[str] = []
 
     def validate_record(self, record: Record) -> None:
         refs = record["references"]
@@ -283,12 +289,29 @@ class CaptioningMetric(Metric):
             record["references"] = [refs]
 
     def compute_metrics(self, records: list[Record]) -> dict[str, float]:
-        return caption_metrics(
-            {r["id"]: r["prediction"] for r in records},
-            {r["id"]: list(r["references"]) for r in records},
-            metrics=self.keys,
-            tokenizer=self.tokenizer,
-        )
+        keys = list(self.keys)
+        out: dict[str, float] = {}
+        tokenizer: CaptionTokenizer = self.options.tokenizer if self.options.tokenizer != "auto" else "ptb"
+        self.notes = []
+        if self.options.tokenizer == "auto" and shutil.which("java") is None:
+            tokenizer = "simple"
+            if "meteor" in keys:
+                keys.remove("meteor")
+                out["meteor"] = float("nan")
+                self.notes.append("METEOR not computed: no Java on PATH (tokenizer: auto)")
+        self.tokenizer_used = tokenizer
+        if keys:
+            out.update(caption_metrics(
+                {r["id"]: r["prediction"] for r in records},
+                {r["id"]: list(r["references"]) for r in records},
+                metrics=keys,
+                tokenizer=tokenizer,
+            ))
+        return out
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "tokenizer": self.tokenizer, "standard": self.tokenizer == "ptb"}
+        used = self.tokenizer_used
+        out = {**super().describe(), "tokenizer_used": used, "standard": None if used is None else used == "ptb"}
+        if self.notes:
+            out["notes"] = list(self.notes)
+        return out

@@ -1,5 +1,8 @@
 """Linear probe on frozen features: standardise, then multinomial logistic regression (scikit-learn).
 
+This is the fitting step of the ``linear_probe`` task kind (its evaluation fits, then predicts class
+probabilities); the predictions are scored like any classifier's, by the ``top<k>`` metric.
+
 The regularisation strength ``C`` is chosen on a held-out part of the *training* features (stratified
 when every class has two or more samples), never on the test features; the probe is then refit on all
 training features with the chosen ``C``. Among equally good ``C`` values the smallest (strongest
@@ -17,10 +20,8 @@ from typing import Any
 import numpy as np
 
 from allinone_bench.errors import BenchError, ConfigError
-from allinone_bench.metrics.base import Metric, Record, register_metric
-from allinone_bench.metrics.ranking import rank_counts
 
-__all__ = ["DEFAULT_C_GRID", "LinearProbe", "fit_linear_probe", "evaluate_probe", "LinearProbeMetric"]
+__all__ = ["DEFAULT_C_GRID", "LinearProbe", "fit_linear_probe"]
 
 DEFAULT_C_GRID: tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)
 
@@ -140,89 +141,3 @@ def fit_linear_probe(
         best_c = min(c for c, acc in val_accuracy.items() if acc == best)
     pipe, converged = _fit(best_c, x, y, max_iter, seed)
     return LinearProbe(pipe, best_c, val_accuracy, n_train=int(x.shape[0]), n_val=n_val, converged=converged)
-
-
-def evaluate_probe(probe: LinearProbe, feats: Any, labels: Any, ks: Sequence[int] = (1, 5)) -> dict[str, float]:
-    """``top{k}`` accuracy (percent) of the probe, plus ``n``; labels absent from training count as wrong.
-
-    Exact probability ties are resolved by the ``"average"`` rule (see :mod:`allinone_bench.metrics.ranking`).
-    """
-    x = _features(feats, "features")
-    y = _labels(labels, x.shape[0], "labels")
-    scores = probe.predict_scores(x)
-    column = {int(c): j for j, c in enumerate(probe.classes.tolist())}
-    seen = np.array([int(label) in column for label in y], dtype=bool)
-    counts = rank_counts(scores[seen], np.array([column[int(label)] for label in y[seen]], dtype=np.int64))
-    out: dict[str, float] = {}
-    for k in ks:
-        hits = np.zeros(y.shape[0])
-        hits[seen] = counts.hits(int(k), "average")
-        out[f"top{k}"] = 100.0 * float(hits.mean())
-    out["n"] = int(y.shape[0])
-    return out
-
-
-@register_metric
-class LinearProbeMetric(Metric):
-    """Linear probe from per-sample features. Record: ``id``, ``split`` ("train" or "test"), ``feats``, ``label``.
-
-    Fits on the train records (C chosen on a held-out slice of them) and reports top-k on the test
-    records, plus ``probe_C`` and counts. Runs on rank 0 only.
-    """
-
-    name = "linear_probe"
-    outputs = ("probe_top1", "probe_top5")
-    fields = ("split", "feats", "label")
-    compute_on_all_ranks = False
-
-    def __init__(
-        self,
-        keys: Sequence[str] | None = None,
-        *,
-        C: float | Sequence[float] = DEFAULT_C_GRID,
-        val_fraction: float = 0.2,
-        max_iter: int = 1000,
-        seed: int = 0,
-    ) -> None:
-        super().__init__(keys)
-        self.C, self.val_fraction, self.max_iter, self.seed = C, val_fraction, max_iter, seed
-        self.last_probe: LinearProbe | None = None
-
-    def validate_record(self, record: Record) -> None:
-        if record["split"] not in ("train", "test"):
-            raise BenchError(f"metric 'linear_probe': record {record['id']!r} split {record['split']!r}, "
-                             "expected 'train' or 'test'")
-
-    def compute_metrics(self, records: list[Record]) -> dict[str, float]:
-        train = [r for r in records if r["split"] == "train"]
-        test = [r for r in records if r["split"] == "test"]
-        if not train or not test:
-            raise BenchError(f"metric 'linear_probe': need train and test records, got {len(train)} and {len(test)}")
-        probe = fit_linear_probe(
-            np.stack([np.asarray(r["feats"], dtype=np.float64).reshape(-1) for r in train]),
-            [int(r["label"]) for r in train],
-            C=self.C,
-            val_fraction=self.val_fraction,
-            max_iter=self.max_iter,
-            seed=self.seed,
-        )
-        self.last_probe = probe
-        ks = tuple(int(k.removeprefix("probe_top")) for k in self.keys)
-        res = evaluate_probe(
-            probe,
-            np.stack([np.asarray(r["feats"], dtype=np.float64).reshape(-1) for r in test]),
-            [int(r["label"]) for r in test],
-            ks=ks,
-        )
-        out = {f"probe_top{k}": res[f"top{k}"] for k in ks}
-        out.update(probe_C=probe.C, n_train=probe.n_train, n_test=len(test))
-        return out
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            **super().describe(),
-            "C": list(self.C) if not np.isscalar(self.C) else self.C,  # type: ignore[arg-type]
-            "val_fraction": self.val_fraction,
-            "max_iter": self.max_iter,
-            "seed": self.seed,
-        }

@@ -16,9 +16,10 @@ Tie rules (``ties=``):
 * ``"official"``: what the reference code does; each metric module documents its mapping (Frozen-in-Time's
   optimistic t2v and mid-rank v2t for retrieval, first-index argmax for accuracy).
 
-Internal rules add the two reference behaviours: ``"midrank"`` (rank = average position, hit when
-rank < K + 1, as Frozen-in-Time thresholds its averaged 0-based rank) and ``"first"`` (ties go to the earlier
-candidate index, like ``argmax``).
+Internal rules add the two reference behaviours: ``"midrank"`` (rank = average position; Frozen-in-Time's
+``cols2metrics`` counts R@1 only when the averaged 0-based rank is exactly 0, and R@K for K > 1 when it is
+below K, so a tie at the top (0-based 0.5) is a miss at 1 and a hit at 5) and ``"first"`` (ties go to the
+earlier candidate index, like ``argmax``).
 """
 
 from __future__ import annotations
@@ -76,8 +77,9 @@ class RankCounts:
             first = self.greater + 1  # best position the target can take among its tie block
             block = self.tied + 1
             return np.clip((k - first + 1) / block, 0.0, 1.0)
-        if rule == "midrank":
-            return (self.ranks(rule) < k + 1).astype(np.float64)
+        if rule == "midrank":  # Frozen-in-Time: R1 = (rank0 == 0), R@K = (rank0 < K) on averaged 0-based ranks
+            rank0 = self.greater + self.tied / 2.0
+            return (rank0 == 0 if k == 1 else rank0 < k).astype(np.float64)
         return (self.ranks(rule) <= k).astype(np.float64)
 
 

@@ -13,7 +13,8 @@ Ranks are 1-based; R@K is a percentage; MdR/MnR are the median/mean rank. Ties f
 :mod:`allinone_bench.metrics.ranking`; default ``"average"``). ``ties="official"`` reproduces
 Frozen-in-Time's ``retrieval_metrics.py`` as All-in-One uses it: t2v optimistic; v2t takes each
 ground-truth text's average position among *all* texts (other ground-truth texts included), the best one,
-and counts a hit at K when that (0-based) average is below K.
+and counts R@1 only when that (0-based) average is exactly 0 and R@K (K > 1) when it is below K
+(``cols2metrics``: ``R1 = cols == 0``, ``R5 = cols < 5``).
 
 Dual softmax (:func:`dual_softmax`) and rerank (:func:`rerank`) are separate steps that return a new
 matrix, so a harness reports them as labelled rows next to the raw protocol, never instead of it.
@@ -25,9 +26,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
 from allinone_bench.errors import BenchError, ConfigError
-from allinone_bench.metrics.base import Metric, Record, register_metric
+from allinone_bench.metrics.base import Metric, MetricOptions, Record, register_metric
 from allinone_bench.metrics.ranking import (
     RankCounts,
     ResolvedRule,
@@ -48,6 +50,7 @@ __all__ = [
     "dual_softmax",
     "rerank",
     "RetrievalMetric",
+    "RetrievalMetricOptions",
 ]
 
 DEFAULT_KS: tuple[int, ...] = (1, 5, 10, 50)
@@ -235,52 +238,48 @@ def rerank(
     return lines if direction == "t2v" else lines.T.copy()
 
 
+class RetrievalMetricOptions(MetricOptions):
+    """``ties``: the tie rule (see :mod:`.ranking`; ``official`` = Frozen-in-Time's optimistic t2v and mid-rank
+    v2t); ``dual_softmax``: a temperature (> 0) to also report the DSL row under ``dsl_``-prefixed keys."""
+
+    ties: TieRule = "average"
+    dual_softmax: float | None = Field(default=None, gt=0)
+
+
 @register_metric
 class RetrievalMetric(Metric):
     """Retrieval from per-text rows of the similarity matrix.
 
     Record fields: ``id`` (text id), ``scores`` (this text's similarity to every video, in one fixed video
     order shared by all records), ``target`` (its video's column). Optional ``v2t_scores``: the same row of
-    a matrix reranked per video (see :func:`rerank`). Rows may come from any rank (the engine can split
-    query rows across ranks); their order does not matter. Options: ``ties``; ``dual_softmax``: a
-    temperature to also report the DSL row under ``dsl_``-prefixed keys.
+    a matrix reranked per video (see :func:`rerank`). Rows may come from any rank; their order does not matter.
     """
 
     name = "retrieval"
     outputs = tuple(f"{d}_{m}" for d in ("t2v", "v2t") for m in ("R@1", "R@5", "R@10", "R@50", "MdR", "MnR"))
     fields = ("scores", "target")
-
-    def __init__(
-        self, keys: Sequence[str] | None = None, *, ties: TieRule = "average", dual_softmax: float | None = None
-    ) -> None:
-        super().__init__(keys)
-        self.ties = check_ties(ties)
-        if dual_softmax is not None and not float(dual_softmax) > 0:
-            raise ConfigError(f"metric 'retrieval': dual_softmax temperature must be > 0, got {dual_softmax}")
-        self.dual_softmax = None if dual_softmax is None else float(dual_softmax)
+    options_type = RetrievalMetricOptions
 
     def compute_metrics(self, records: list[Record]) -> dict[str, float]:
+        ties, temperature = self.options.ties, self.options.dual_softmax
         sims = _stack_rows(records, "scores")
         v2t_sims = _stack_rows(records, "v2t_scores") if any("v2t_scores" in r for r in records) else None
         t2v = np.array([int(r["target"]) for r in records], dtype=np.int64)
         ks = sorted({int(k.split("@")[1]) for k in self.keys if "@" in k}) or list(DEFAULT_KS)
-        full = retrieval_metrics(sims, t2v, ties=self.ties, ks=ks, v2t_sims=v2t_sims)
+        full = retrieval_metrics(sims, t2v, ties=ties, ks=ks, v2t_sims=v2t_sims)
         out = {k: full[k] for k in self.keys}
-        if self.dual_softmax is not None:
+        if temperature is not None:
             dsl = retrieval_metrics(
-                dual_softmax(sims, self.dual_softmax, direction="t2v"),
+                dual_softmax(sims, temperature, direction="t2v"),
                 t2v,
-                ties=self.ties,
+                ties=ties,
                 ks=ks,
-                v2t_sims=dual_softmax(sims, self.dual_softmax, direction="v2t"),
+                v2t_sims=dual_softmax(sims, temperature, direction="v2t"),
             )
             out.update({f"dsl_{k}": dsl[k] for k in self.keys})
         out["n_texts"] = len(records)
         out["n_videos"] = int(sims.shape[1])
         return out
-
-    def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "ties": self.ties, "dual_softmax": self.dual_softmax}
 
 
 def _stack_rows(records: list[Record], field: str) -> np.ndarray:

@@ -15,11 +15,14 @@ Life of a run, as the engine calls a kind ``K`` (``K = get_kind(cfg.kind)(cfg, t
    ``K.collate``, moved to the device, then ``K.loss(model, batch) -> LossOutput`` under autocast.
    ``model`` may be DDP-wrapped *inside* the engine's loss module: kinds call plain methods on the
    unwrapped model they are given.
-4. Evaluation: ``K.evaluate(model, split, ctx) -> records`` (one JSON-able dict per sample with an ``"id"``),
-   using ``ctx.map(...)`` for every batched pass so sharding over ranks, caching by sample id, resume and
-   gathering come for free; then ``K.compute_metrics(records, split) -> {name: value}``.
-5. ``K.export_record(record)`` for each test record -> ``predictions.jsonl`` (drop bulky score vectors);
-   ``K.protocol_summary()`` adds kind-specific protocol keys (``scoring`` and e.g. ``views``) to ``results.json``.
+4. Evaluation: ``K.evaluate(model, split, ctx) -> EvalResult``: per-sample ``records`` (one JSON-able dict
+   per sample with an ``"id"``, what the metrics read), ``predictions`` (what ``predictions.jsonl`` holds),
+   the ``protocol`` summary (how the predictions were scored) and any numbers the kind computed itself. It uses
+   ``ctx.map(...)`` for every batched pass, so sharding over ranks, caching by sample id, resume and gathering
+   come for free, and reads clips through :meth:`TaskKind.eval_clip` (one path; random frames seeded per
+   sample, so predictions never depend on worker count or world size).
+5. The engine scores ``records`` with the task's ``metrics:`` (restricted to ``K.metric_keys(split)``) and
+   writes the result. It never reads kind state: everything comes back in ``EvalResult``.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import numpy as np
 import torch
 
 from allinone_bench.errors import ConfigError, DataError
+from allinone_bench.tasks.batching import stable_rng
 from allinone_bench.tasks.config import NoOptions, SplitRole, TaskConfig
 
 if TYPE_CHECKING:
@@ -53,6 +57,30 @@ class LossOutput:
 
     loss: torch.Tensor
     logs: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProtocolSummary:
+    """How an evaluation scored its predictions (``results.json`` ``protocol.scoring``), and kind-specific
+    protocol details (``protocol.extra``: e.g. ``views``, the probe's chosen ``C``)."""
+
+    scoring: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EvalResult:
+    """What :meth:`TaskKind.evaluate` returns for one split (typed, so the engine never reaches into a kind).
+
+    ``records``: per sample, in split order, the fields the task's metrics read. ``predictions``: per sample,
+    what ``predictions.jsonl`` holds (no bulky score vectors). ``metrics``: numbers the kind computed itself
+    besides the task's metrics (e.g. the probe's chosen ``C``); a clash with a metric's key is an error.
+    """
+
+    records: list[Record]
+    predictions: list[Record]
+    protocol: ProtocolSummary
+    metrics: dict[str, float] = field(default_factory=dict)
 
 
 class EvalContext(Protocol):
@@ -159,17 +187,25 @@ class TaskKind(ABC):
 
         return ClipLoader(self.config.protocol.video.to_protocol(train=True), train=True)
 
-    def load_clip(self, video: Any, *, train: bool, rng: np.random.Generator | None = None) -> torch.Tensor:
-        """``(T, 3, crop, crop)`` clip of a ``VideoRef`` with the training or evaluation protocol; memoised per
-        process when ``dataset.cache_clips`` is on (validated to imply deterministic sampling)."""
+    def load_clip(self, video: Any, *, train: bool, rng: np.random.Generator) -> torch.Tensor:
+        """``(T, 3, crop, crop)`` clip of a ``VideoRef`` with the training or evaluation protocol: the one clip
+        path of every kind. Memoised per process when ``dataset.cache_clips`` is on (validated to imply
+        deterministic sampling). Random frames and crops come from a child of ``rng``, so the caller's own
+        later draws (caption choice, masking) are the same whether the clip came from the cache or not."""
         loader = self.train_clips if train else self.eval_clips
         if not self.config.dataset.cache_clips:
-            return loader.load(video, rng)
+            return loader.load(video, rng.spawn(1)[0])
         cache = self.__dict__.setdefault("_clip_cache", {})
         key = (train, video)
         if key not in cache:
-            cache[key] = loader.load(video, rng)
+            cache[key] = loader.load(video, rng.spawn(1)[0])
         return cache[key]
+
+    def eval_clip(self, sample: Any, view: int = 0) -> torch.Tensor:
+        """The evaluation clip of ``sample`` (one with ``id`` and ``video``). With ``sampling: rand`` its frames
+        are drawn from an rng seeded by (task seed, view, sample id): a function of the data and the seed,
+        never of the DataLoader worker, the rank or the batch it lands in."""
+        return self.load_clip(sample.video, train=False, rng=stable_rng(self.config.seed, "eval-view", view, sample.id))
 
     def encode_text(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """``(ids, mask)`` LongTensors ``(N, max_len)`` with the task's ``protocol.text.max_len``."""
@@ -216,46 +252,33 @@ class TaskKind(ABC):
 
     # ---------------------------------------------------------------- evaluation
     @abstractmethod
-    def evaluate(self, model: torch.nn.Module, split: _DatasetSplit, ctx: EvalContext) -> list[Record]:
-        """Per-sample prediction records (JSON-able, each with ``"id"``), in ``split.samples`` order."""
+    def evaluate(self, model: torch.nn.Module, split: _DatasetSplit, ctx: EvalContext) -> EvalResult:
+        """Records, predictions and protocol of ``split`` (records in ``split.samples`` order)."""
 
-    def compute_metrics(self, records: list[Record], split: _DatasetSplit) -> dict[str, float]:
-        """Metrics (name -> value) from the records of :meth:`evaluate`; must include ``config.metrics``.
-
-        Default: the metrics registry (``allinone_bench.metrics.build_metrics(config.metrics)``) scores the
-        records, which are already complete on every rank (no gather needed).
-        """
-        from allinone_bench.metrics import build_metrics
-
-        out: dict[str, float] = {}
-        for metric in build_metrics(self.config.metrics):
-            out.update(metric.compute(records))
-        return out
-
-    def export_record(self, record: Record) -> Record:
-        """The record as written to ``predictions.jsonl`` (e.g. without bulky score vectors). Default: as is."""
-        return record
-
-    def protocol_summary(self) -> dict[str, Any]:
-        """Kind-specific protocol keys for ``results.json`` (e.g. ``{"scoring": "dual", "views": 1}``)."""
-        return {}
+    def metric_keys(self, split: _DatasetSplit) -> list[str] | None:
+        """The metric keys the engine computes on ``split`` (a subset of the task's ``metrics``, options kept);
+        ``None`` (default): all of them."""
+        return None
 
 
 class PerSampleKind(TaskKind):
     """Convenience base for kinds whose prediction for a sample depends on that sample only (QA, MC, ...).
 
-    Implement :meth:`eval_item` (CPU, in loader workers) and :meth:`predict` (device, one record per item).
+    Implement :meth:`eval_item` (CPU, in loader workers; clips through :meth:`eval_clip`), :meth:`predict`
+    (device, one output per item) and :meth:`evaluate`, which turns :meth:`predict_split`'s outputs into
+    records.
     """
 
     def eval_item(self, sample: Any) -> Batch:
-        """One evaluation example as a dict of tensors (deterministic: no rng)."""
+        """One evaluation example as a dict of tensors."""
         raise NotImplementedError(f"kind {self.name!r} does not define eval_item")
 
     def predict(self, model: torch.nn.Module, batch: Batch) -> list[Record]:
-        """Prediction records for a batch, in batch order (the evaluator sets ``"id"`` if absent)."""
+        """Model outputs for a batch, one dict per item, in batch order."""
         raise NotImplementedError(f"kind {self.name!r} does not define predict")
 
-    def evaluate(self, model: torch.nn.Module, split: _DatasetSplit, ctx: EvalContext) -> list[Record]:
+    def predict_split(self, model: torch.nn.Module, split: _DatasetSplit, ctx: EvalContext) -> list[Record]:
+        """:meth:`predict` over every sample (sharded, cached, gathered), in ``split.samples`` order."""
         results = ctx.map(
             "predictions",
             split.samples,
@@ -265,12 +288,7 @@ class PerSampleKind(TaskKind):
             collate=self.collate,
             desc=f"{self.config.name} {split.split}",
         )
-        records = []
-        for sample in split.samples:
-            rec = dict(results[sample.id])
-            rec.setdefault("id", sample.id)
-            records.append(rec)
-        return records
+        return [results[sample.id] for sample in split.samples]
 
 
 # ------------------------------------------------------------------------------------------------ registry

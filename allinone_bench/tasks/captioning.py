@@ -21,9 +21,10 @@ protocol is ours and is recorded in ``results.json``:
   length_penalty`` (length = generated tokens including ``[SEP]``).
 * **Metrics**: BLEU-4, METEOR, ROUGE-L, CIDEr through pycocoevalcap with the PTB tokenizer (Java).
   ``val_metrics`` limits what is computed on a selection split other than the test split (METEOR starts a
-  JVM that loads its paraphrase tables, seconds per call, and selection only needs CIDEr).
-  ``caption_tokenizer: auto`` (synthetic runs only) falls back to the non-standard ``simple`` tokenizer when
-  Java is absent, and then reports METEOR (which needs Java) as not computed; both are recorded.
+  JVM that loads its paraphrase tables, seconds per call, and selection only needs CIDEr). The caption
+  tokenizer is the captioning metric's ``tokenizer`` option (``metrics: [{name: bleu4, tokenizer: ptb}, ...]``);
+  ``auto`` (synthetic runs only) falls back to the non-standard ``simple`` tokenizer when Java is absent and
+  then reports METEOR as not computed; both are recorded with the metric's settings.
 
 There is no KV cache: each decoding step re-runs the joint pass on the prefix (``max_gen_len`` passes per
 beam), which is what the model API offers; decoding cost is linear in ``max_gen_len x beam_size``.
@@ -31,7 +32,6 @@ beam), which is what the model API offers; decoding cost is linear in ``max_gen_
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -42,7 +42,16 @@ import torch.nn.functional as F
 
 from allinone_bench.data.types import CaptionSample, DatasetSplit
 from allinone_bench.errors import ConfigError, DataError
-from allinone_bench.tasks.base import Batch, EvalContext, LossOutput, PerSampleKind, Record, register_kind
+from allinone_bench.tasks.base import (
+    Batch,
+    EvalContext,
+    EvalResult,
+    LossOutput,
+    PerSampleKind,
+    ProtocolSummary,
+    Record,
+    register_kind,
+)
 
 __all__ = ["CaptioningKind", "CaptioningOptions", "StepFn", "beam_search", "greedy_decode"]
 
@@ -64,7 +73,6 @@ class CaptioningOptions:
     length_penalty: float = 1.0
     max_gen_len: int | None = None  # generated tokens incl. [SEP]; None = protocol.text.max_len - 1
     min_gen_len: int = 1  # words before [SEP] may be generated
-    caption_tokenizer: Literal["ptb", "simple", "auto"] = "ptb"
     val_metrics: list[str] | None = None  # computed on a selection split that is not the test split; None = all
 
     def __post_init__(self) -> None:
@@ -199,15 +207,14 @@ class CaptioningKind(PerSampleKind):
         banned = tokenizer.special_mask.clone()
         banned[tokenizer.sep_id] = False
         self.banned = banned
-        self.metric_notes: list[str] = []
-        self.metric_tokenizer: str | None = None
         val = self.options.val_metrics
         if val is not None:
             needed = [m.strip() for m in config.selection.metric.split("+")]
             absent = [m for m in needed if m not in val]
-            if absent or not set(val) <= set(config.metrics):
+            if absent or not set(val) <= set(config.metric_names):
                 raise ConfigError(f"task {config.name}: options.val_metrics {val} must be a subset of metrics "
-                                  f"{config.metrics} holding the selection metric {config.selection.metric!r}")
+                                  f"{config.metric_names} holding the selection metric "
+                                  f"{config.selection.metric!r}")
 
     # ------------------------------------------------------------------ data
     def check_split(self, split: DatasetSplit) -> None:
@@ -219,7 +226,8 @@ class CaptioningKind(PerSampleKind):
     def train_item(self, sample: CaptionSample, rng: np.random.Generator) -> Batch:
         refs = [c for c in sample.captions if c.strip()]
         ids, mask = self.encode_text([refs[int(rng.integers(len(refs)))]])
-        item: Batch = {"video": self.train_clips.load(sample.video, rng), "text_ids": ids[0], "text_mask": mask[0]}
+        item: Batch = {"video": self.load_clip(sample.video, train=True, rng=rng), "text_ids": ids[0],
+                       "text_mask": mask[0]}
         if self.options.objective == "swinbert":
             item["text_ids"], item["labels"] = self.mask_caption(ids[0], mask[0], rng)
         return item
@@ -240,7 +248,7 @@ class CaptioningKind(PerSampleKind):
         return masked, labels
 
     def eval_item(self, sample: CaptionSample) -> Batch:
-        return {"video": self.eval_clips.load(sample.video)}
+        return {"video": self.eval_clip(sample)}
 
     # ------------------------------------------------------------------ finetuning
     def loss(self, model: torch.nn.Module, batch: Batch) -> LossOutput:
@@ -289,46 +297,21 @@ class CaptioningKind(PerSampleKind):
     def predict(self, model: torch.nn.Module, batch: Batch) -> list[Record]:
         return [{"prediction": text} for text in self.generate(model, batch["video"])]
 
-    def evaluate(self, model: torch.nn.Module, split: DatasetSplit, ctx: EvalContext) -> list[Record]:
-        raw = super().evaluate(model, split, ctx)
-        return [{"id": s.id, "prediction": r["prediction"], "references": [c for c in s.captions if c.strip()]}
-                for s, r in zip(split.samples, raw, strict=True)]
+    def evaluate(self, model: torch.nn.Module, split: DatasetSplit, ctx: EvalContext) -> EvalResult:
+        records = [{"id": s.id, "prediction": r["prediction"], "references": [c for c in s.captions if c.strip()]}
+                   for s, r in zip(split.samples, self.predict_split(model, split, ctx), strict=True)]
+        return EvalResult(records=records, predictions=records, protocol=self.protocol_summary())
 
-    # ------------------------------------------------------------------ metrics
-    def resolve_tokenizer(self) -> str:
-        """``ptb`` | ``simple``; ``auto`` picks PTB when Java is on PATH."""
-        choice = self.options.caption_tokenizer
-        if choice == "auto":
-            return "ptb" if shutil.which("java") else "simple"
-        return choice
+    def metric_keys(self, split: DatasetSplit) -> list[str] | None:
+        """All of the task's metrics on the test split; ``val_metrics`` on another (selection) split."""
+        if split.split == self.config.dataset.splits.test:
+            return None
+        return self.options.val_metrics
 
-    def compute_metrics(self, records: list[Record], split: DatasetSplit) -> dict[str, float]:
-        from allinone_bench.metrics import CaptioningMetric, build_metrics
-
-        tokenizer = self.resolve_tokenizer()
-        self.metric_tokenizer = tokenizer
-        self.metric_notes = []
-        names = self.config.metrics
-        if self.options.val_metrics is not None and split.split != self.config.dataset.splits.test:
-            names = self.options.val_metrics  # model selection on a non-test split: the cheap metrics only
-        out: dict[str, float] = {}
-        for metric in build_metrics(names):
-            if not isinstance(metric, CaptioningMetric):
-                out.update(metric.compute(records))
-                continue
-            keys = list(metric.keys)
-            if self.options.caption_tokenizer == "auto" and "meteor" in keys and shutil.which("java") is None:
-                keys.remove("meteor")
-                out["meteor"] = float("nan")
-                self.metric_notes.append("METEOR not computed: no Java on PATH (caption_tokenizer: auto)")
-            if keys:
-                out.update(CaptioningMetric(keys, tokenizer=tokenizer).compute(records))  # type: ignore[arg-type]
-        return out
-
-    def protocol_summary(self) -> dict[str, Any]:
+    # ------------------------------------------------------------------ protocol
+    def protocol_summary(self) -> ProtocolSummary:
         o = self.options
         out: dict[str, Any] = {
-            "scoring": f"{'greedy' if o.beam_size == 1 else f'beam search (size {o.beam_size})'} decoding",
             "protocol_source": "ours: the official code has no captioning (paper Table 7 follows SwinBERT)",
             "attention": "causal text, full video (model causal_text=True)",
             "lm_head": "pretrained MLM head (mlm_score) reused",
@@ -337,11 +320,9 @@ class CaptioningKind(PerSampleKind):
             "length_penalty": o.length_penalty,
             "max_gen_len": self.max_gen_len,
             "min_gen_len": o.min_gen_len,
-            "caption_tokenizer": self.metric_tokenizer or o.caption_tokenizer,
-            "val_metrics": list(o.val_metrics) if o.val_metrics is not None else list(self.config.metrics),
+            "val_metrics": list(o.val_metrics) if o.val_metrics is not None else list(self.config.metric_names),
         }
         if o.objective == "swinbert":
             out["mask_prob"] = o.mask_prob
-        if self.metric_notes:
-            out["metric_notes"] = list(self.metric_notes)
-        return out
+        scoring = f"{'greedy' if o.beam_size == 1 else f'beam search (size {o.beam_size})'} decoding"
+        return ProtocolSummary(scoring=scoring, details=out)

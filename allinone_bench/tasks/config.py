@@ -208,7 +208,7 @@ class TaskConfig:
     version: int
     kind: str
     dataset: DatasetSettings
-    metrics: list[str]
+    metrics: list[str | dict[str, Any]]  # names, or {name: ..., <metric option>: ...} (allinone_bench.metrics)
     selection: SelectionSettings
     description: str = ""
     seed: int = 0
@@ -224,6 +224,13 @@ class TaskConfig:
     # Not YAML keys: where it came from, and whether the synthetic overrides were applied.
     source: Path | None = field(default=None, metadata={"internal": True})
     is_synthetic: bool = field(default=False, metadata={"internal": True})
+
+    @property
+    def metric_names(self) -> list[str]:
+        """The ``metrics:`` entries by name (options dropped), in order."""
+        from allinone_bench.metrics import metric_names
+
+        return metric_names(self.metrics)
 
     @property
     def uses_test_for_selection(self) -> bool:
@@ -514,13 +521,9 @@ def _check_semantics(cfg: TaskConfig, where: str) -> None:
         raise ConfigError(f"{where} metrics: at least one metric is required")
     if not cfg.selection.metric:
         raise ConfigError(f"{where} selection.metric: required (a metric name, or a sum 'a+b')")
-    from allinone_bench.metrics import get_metric
+    from allinone_bench.metrics import build_metrics, get_metric
 
-    for name in cfg.metrics:
-        try:
-            get_metric(name)
-        except ConfigError as err:
-            raise ConfigError(f"{where} metrics: {err}") from None
+    build_metrics(cfg.metrics, where=f"{where} metrics")  # names known, options typed and consistent
     for name in cfg.selection.metric.split("+"):
         try:
             get_metric(name.strip())

@@ -43,6 +43,8 @@ DEPARTURES: tuple[Departure, ...] = (
               "the text-only pass runs on T copies of the text (independent dropout) and averages them"),
     Departure("retrieval_views", ("options.views", "protocol.video.sampling"), ("retrieval",),
               "retrieval similarities are averaged over 3 views of random frames"),
+    Departure("retrieval_ties", ("metrics",), ("retrieval",),
+              "retrieval ties: t2v optimistic; v2t averaged 0-based rank, R@1 only when it is exactly 0"),
     Departure("precision", ("finetune.precision", "eval.precision"), (),
               "fp16 AMP (Lightning precision=16) for training and evaluation"),
     Departure("mc_validation", ("finetune.val_check_interval",), ("multiple_choice",),

@@ -15,13 +15,14 @@ Two probes (``options.probe``):
   backbone as in the reference, which keeps the whole module in train mode). The reference also leaves the
   unused ``mlm_score``/``itm_score`` trainable; they receive no gradient, so freezing them changes nothing.
 
-Both report ``top1`` / ``top5`` / ``top10`` (whichever ``top<k>`` the task lists; percent; exact ties resolved
-by the ``average`` rule; a test class absent from the training features counts as wrong), as in Table 6.
+Both report ``top1`` / ``top5`` / ``top10`` through the ``topk_accuracy`` metric (whichever ``top<k>`` the task
+lists; percent; ties by the metric's ``ties`` option; a test class absent from the training features is scored
+``-inf`` and counts as wrong), as in Table 6. The sklearn probe's evaluation is three visible steps: extract
+frozen features, fit the classifier on the training features (:meth:`LinearProbeKind.fit_probe`), predict.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal
@@ -33,10 +34,18 @@ import torch.nn.functional as F
 from allinone_bench.data.types import ClassificationSample, DatasetSplit
 from allinone_bench.errors import ConfigError, DataError
 from allinone_bench.metrics.probe import DEFAULT_C_GRID, LinearProbe, fit_linear_probe
-from allinone_bench.metrics.ranking import rank_counts
-from allinone_bench.tasks.base import Batch, EvalContext, LossOutput, PerSampleKind, Record, register_kind
+from allinone_bench.tasks.base import (
+    Batch,
+    EvalContext,
+    EvalResult,
+    LossOutput,
+    PerSampleKind,
+    ProtocolSummary,
+    Record,
+    register_kind,
+)
 
-__all__ = ["LinearProbeKind", "LinearProbeOptions", "probe_topk"]
+__all__ = ["LinearProbeKind", "LinearProbeOptions", "class_names_of"]
 
 OFFICIAL_PROMPT = "A person is doing [MASK]"
 TRAINABLE_OFFICIAL = ("pooler.", "vqa_classifier.")
@@ -65,24 +74,11 @@ class LinearProbeOptions:
             raise ConfigError(f"options.num_labels: must be >= 2 or null, got {self.num_labels}")
 
 
-def probe_topk(records: list[Record], ks: tuple[int, ...]) -> dict[str, float]:
-    """``top{k}`` (percent) from records with ``scores`` (one per class column), ``label`` (its column)
-    and ``label_seen`` (False: the class had no training sample, counted as wrong)."""
-    if not records:
-        raise DataError("linear probe: no records to score")
-    seen = np.array([bool(r.get("label_seen", True)) for r in records])
-    out: dict[str, float] = {}
-    hits = {k: np.zeros(len(records)) for k in ks}
-    if seen.any():
-        mat = np.stack([np.asarray(r["scores"], dtype=np.float64) for r, s in zip(records, seen, strict=True) if s])
-        target = np.array([int(r["label"]) for r, s in zip(records, seen, strict=True) if s], dtype=np.int64)
-        counts = rank_counts(mat, target)
-        for k in ks:
-            hits[k][seen] = counts.hits(int(k), "average")
-    for k in ks:
-        out[f"top{k}"] = 100.0 * float(hits[k].mean())
-    out["n"] = len(records)
-    return out
+def class_names_of(split: DatasetSplit) -> list[str]:
+    """The split's class names (by label), or the labels as strings when the adapter gives none."""
+    if split.class_names:
+        return list(split.class_names)
+    return [str(i) for i in range(max((int(s.label) for s in split.samples), default=-1) + 1)]
 
 
 @register_kind
@@ -96,34 +92,25 @@ class LinearProbeKind(PerSampleKind):
 
     def __init__(self, config: Any, tokenizer: Any) -> None:
         super().__init__(config, tokenizer)
-        self.class_names: list[str] | None = None
-        self.num_labels: int | None = None
-        self.probe: LinearProbe | None = None
+        self.num_labels: int | None = None  # official probe: classifier outputs, fixed when the model is built
 
     @property  # type: ignore[override]
     def supports_finetune(self) -> bool:
-        """Only the official probe trains through the engine; the sklearn probe fits inside ``evaluate``."""
+        """Only the official probe trains through the engine; the sklearn probe fits its classifier as a step of
+        ``evaluate`` (:meth:`fit_probe`)."""
         return self.options.probe == "official"
 
     # ------------------------------------------------------------------ model
-    def _set_classes(self, split: DatasetSplit | None) -> None:
-        if split is None or self.class_names is not None:
-            return
-        if split.class_names:
-            self.class_names = list(split.class_names)
-        elif split.samples:
-            self.class_names = [str(i) for i in range(max(int(s.label) for s in split.samples) + 1)]
-
     def model_overrides(self, train_split: DatasetSplit | None) -> dict[str, Any]:
-        self._set_classes(train_split)
         if self.options.probe != "official":
             return {}
-        if self.class_names is None:
+        if train_split is None:
             raise DataError(f"task {self.config.name}: the official probe needs the training split's classes")
-        n = self.options.num_labels if self.options.num_labels is not None else len(self.class_names) + 1
-        if n < len(self.class_names):
+        classes = class_names_of(train_split)
+        n = self.options.num_labels if self.options.num_labels is not None else len(classes) + 1
+        if n < len(classes):
             raise ConfigError(f"task {self.config.name}: options.num_labels={n} is smaller than the "
-                              f"{len(self.class_names)} classes")
+                              f"{len(classes)} classes")
         self.num_labels = n
         return {"qa_labels": n}
 
@@ -147,10 +134,10 @@ class LinearProbeKind(PerSampleKind):
                 "label": torch.tensor(self._check_label(sample), dtype=torch.long)}
 
     def train_item(self, sample: ClassificationSample, rng: np.random.Generator) -> Batch:
-        return self._prompt_item(sample, self.train_clips.load(sample.video, rng))
+        return self._prompt_item(sample, self.load_clip(sample.video, train=True, rng=rng))
 
     def eval_item(self, sample: ClassificationSample) -> Batch:
-        return self._prompt_item(sample, self.eval_clips.load(sample.video))
+        return self._prompt_item(sample, self.eval_clip(sample))
 
     def _logits(self, model: torch.nn.Module, batch: Batch) -> torch.Tensor:
         return model.qa_logits(model(batch["video"], batch["text_ids"], batch["text_mask"]).cls_feats).float()
@@ -168,7 +155,7 @@ class LinearProbeKind(PerSampleKind):
 
     # ------------------------------------------------------------------ sklearn probe: features
     def _feature_item(self, sample: ClassificationSample) -> Batch:
-        return {"video": self.eval_clips.load(sample.video)}
+        return {"video": self.eval_clip(sample)}
 
     def _features(self, model: torch.nn.Module, batch: Batch) -> list[torch.Tensor]:
         feats = model.encode_video(batch["video"]).feats
@@ -181,65 +168,59 @@ class LinearProbeKind(PerSampleKind):
                         forward=partial(self._features, model), desc=f"{self.config.name}: {role} features")
         return np.stack([np.asarray(feats[s.id], dtype=np.float64) for s in split.samples])
 
+    def fit_probe(self, feats: np.ndarray, split: DatasetSplit, ctx: EvalContext) -> LinearProbe:
+        """The sklearn probe's classifier, fitted on frozen training features only (``C`` picked on a held-out
+        ``val_fraction`` of them, seeded by the task seed)."""
+        o = self.options
+        probe = fit_linear_probe(feats, [int(s.label) for s in split.samples], C=o.C[0] if len(o.C) == 1 else o.C,
+                                 val_fraction=o.val_fraction, max_iter=o.max_iter, seed=self.config.seed)
+        ctx.log(f"{self.config.name}: logistic-regression probe on {feats.shape[0]} x {feats.shape[1]} features, "
+                f"C = {probe.C:g}" + ("" if probe.converged else " (lbfgs did not converge)"))
+        return probe
+
     # ------------------------------------------------------------------ evaluation
-    def evaluate(self, model: torch.nn.Module, split: DatasetSplit, ctx: EvalContext) -> list[Record]:
-        self._set_classes(split)
+    def evaluate(self, model: torch.nn.Module, split: DatasetSplit, ctx: EvalContext) -> EvalResult:
+        names = class_names_of(split)
         if self.options.probe == "official":
-            raw = super().evaluate(model, split, ctx)
-            return [self._record(s, np.asarray(r["scores"], dtype=np.float64), True)
-                    for s, r in zip(split.samples, raw, strict=True)]
+            outs = self.predict_split(model, split, ctx)
+            records = [self._record(s, np.asarray(r["scores"], dtype=np.float64), True, names)
+                       for s, r in zip(split.samples, outs, strict=True)]
+            protocol = ProtocolSummary(
+                scoring="official probe: prompt joint pass, frozen backbone, trained pooler + vqa_classifier",
+                details={"probe": "official", "prompt": self.options.prompt, "num_labels": self.num_labels})
+            return EvalResult(records, [export_record(r) for r in records], protocol)
         train = ctx.load_split("train")
         if train is None:
             raise ConfigError(f"task {self.config.name}: the sklearn probe needs a training split "
                               "(dataset.splits.train)")
-        self._set_classes(train)
-        x_train = self.extract(model, train, "train", ctx)
+        probe = self.fit_probe(self.extract(model, train, "train", ctx), train, ctx)  # 1-2: features, fit
         x_test = self.extract(model, split, "test", ctx)
+        n_classes = max(len(names), max(int(s.label) for s in split.samples) + 1)
+        columns = [int(c) for c in probe.classes.tolist()]
+        scores = np.full((len(split.samples), n_classes), -np.inf)  # classes never seen in training: -inf
+        scores[:, columns] = probe.predict_scores(x_test)  # 3: class probabilities of the test features
+        records = [self._record(s, scores[i], int(s.label) in columns, names) for i, s in enumerate(split.samples)]
         o = self.options
-        self.probe = fit_linear_probe(x_train, [int(s.label) for s in train.samples],
-                                      C=o.C[0] if len(o.C) == 1 else o.C, val_fraction=o.val_fraction,
-                                      max_iter=o.max_iter, seed=self.config.seed)
-        ctx.log(f"{self.config.name}: logistic-regression probe on {x_train.shape[0]} x {x_train.shape[1]} features, "
-                f"C = {self.probe.C:g}" + ("" if self.probe.converged else " (lbfgs did not converge)"))
-        n_classes = max(len(self.class_names or []), max(int(s.label) for s in split.samples) + 1)
-        probs = self.probe.predict_scores(x_test)
-        columns = [int(c) for c in self.probe.classes.tolist()]
-        full = np.full((len(split.samples), n_classes), -np.inf)
-        full[:, columns] = probs
-        return [self._record(s, full[i], int(s.label) in columns) for i, s in enumerate(split.samples)]
+        details: dict[str, Any] = {
+            "probe": "sklearn", "pooling": "vision cls token" if o.pooling == "cls" else "mean of all video tokens",
+            "features": "encode_video (no roll), frames averaged, evaluation clip protocol for train and test",
+            "C_grid": list(o.C), "val_fraction": o.val_fraction, "C": probe.C,
+            "C_val_accuracy": {str(k): v for k, v in probe.val_accuracy.items()}, "converged": probe.converged}
+        return EvalResult(records, [export_record(r) for r in records],
+                          ProtocolSummary("logistic regression on frozen video-only features", details),
+                          metrics={"probe_C": probe.C, "n_train": probe.n_train})
 
-    def _record(self, sample: ClassificationSample, scores: np.ndarray, seen: bool) -> Record:
+    @staticmethod
+    def _record(sample: ClassificationSample, scores: np.ndarray, seen: bool, names: list[str]) -> Record:
         pred = int(np.argmax(scores))
-        names = self.class_names or []
         return {"id": sample.id, "label": int(sample.label), "label_seen": seen, "scores": scores, "pred": pred,
                 "label_name": sample.label_name or (names[sample.label] if sample.label < len(names) else ""),
                 "pred_name": names[pred] if pred < len(names) else ""}
 
-    def compute_metrics(self, records: list[Record], split: DatasetSplit) -> dict[str, float]:
-        ks = tuple(int(m[3:]) for m in self.config.metrics if re.fullmatch(r"top\d+", m))
-        out = probe_topk(records, ks or (1, 5))
-        if self.options.probe == "sklearn" and self.probe is not None:
-            out.update(probe_C=self.probe.C, n_train=self.probe.n_train)
-        return out
 
-    def export_record(self, record: Record) -> Record:
-        """Prediction and the top-5 classes (not the full score vector)."""
-        scores = np.asarray(record["scores"], dtype=np.float64)
-        top = [int(i) for i in np.argsort(-scores, kind="stable")[:5] if np.isfinite(scores[i])]
-        return {k: record[k] for k in ("id", "label", "label_name", "pred", "pred_name", "label_seen")} | {
-            "correct": record["pred"] == record["label"] and bool(record["label_seen"]), "top5": top}
-
-    def protocol_summary(self) -> dict[str, Any]:
-        o = self.options
-        if o.probe == "official":
-            return {"scoring": "official probe: prompt joint pass, frozen backbone, trained pooler + vqa_classifier",
-                    "probe": "official", "prompt": o.prompt, "num_labels": self.num_labels}
-        out: dict[str, Any] = {"scoring": "logistic regression on frozen video-only features", "probe": "sklearn",
-                               "pooling": "vision cls token" if o.pooling == "cls" else "mean of all video tokens",
-                               "features": "encode_video (no roll), frames averaged, evaluation clip protocol "
-                                           "for train and test",
-                               "C_grid": list(o.C), "val_fraction": o.val_fraction}
-        if self.probe is not None:
-            out.update(C=self.probe.C, C_val_accuracy={str(k): v for k, v in self.probe.val_accuracy.items()},
-                       converged=self.probe.converged)
-        return out
+def export_record(record: Record) -> Record:
+    """Prediction and the top-5 classes (not the full score vector)."""
+    scores = np.asarray(record["scores"], dtype=np.float64)
+    top = [int(i) for i in np.argsort(-scores, kind="stable")[:5] if np.isfinite(scores[i])]
+    return {k: record[k] for k in ("id", "label", "label_name", "pred", "pred_name", "label_seen")} | {
+        "correct": record["pred"] == record["label"] and bool(record["label_seen"]), "top5": top}

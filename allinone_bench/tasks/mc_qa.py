@@ -20,7 +20,7 @@ from typing import Any, Literal
 import torch
 
 from allinone_bench.data.types import DatasetSplit, MultipleChoiceSample
-from allinone_bench.tasks.base import EvalContext, Record, register_kind
+from allinone_bench.tasks.base import EvalContext, ProtocolSummary, register_kind
 from allinone_bench.tasks.multiple_choice import OptionScoringKind
 
 __all__ = ["MCQAKind", "MCQAOptions", "build_prompt", "build_prompts"]
@@ -57,10 +57,6 @@ class MCQAKind(OptionScoringKind):
     options_type = MCQAOptions
     supports_zero_shot = False
 
-    def __init__(self, config: Any, tokenizer: Any) -> None:
-        super().__init__(config, tokenizer)
-        self.truncated: int | None = None  # prompts whose answer part was cut by max_len (last evaluation)
-
     def option_texts(self, sample: MultipleChoiceSample) -> list[str]:
         return build_prompts(sample.question, sample.options, self.options.prompt)
 
@@ -78,19 +74,15 @@ class MCQAKind(OptionScoringKind):
             any(len(self.tokenizer.tokenize(text)) > limit for text in self.option_texts(s)) for s in samples
         )
 
-    def evaluate(self, model: torch.nn.Module, split: DatasetSplit, ctx: EvalContext) -> list[Record]:
-        self.truncated = self.count_truncated(list(split.samples))
-        if self.truncated:
-            ctx.log(f"[yellow]{self.config.name} {split.split}: {self.truncated} of {len(split.samples)} samples have "
+    def protocol_summary(self, split: DatasetSplit, ctx: EvalContext) -> ProtocolSummary:
+        """The prompt template, and how many of ``split``'s samples lose their answer text to ``max_len``."""
+        truncated = self.count_truncated(list(split.samples))
+        if truncated:
+            ctx.log(f"[yellow]{self.config.name} {split.split}: {truncated} of {len(split.samples)} samples have "
                     f"prompts longer than max_len={self.config.protocol.text.max_len} tokens; their end (the "
                     "answer) is cut, as in the official code[/]")
-        return super().evaluate(model, split, ctx)
-
-    def protocol_summary(self) -> dict[str, Any]:
         template = ('question + "Options: " + " ".join(options) + "Answer: " + option_i' if self.options.prompt ==
                     "official" else 'question + " Options: " + " ".join(options) + " Answer: " + option_i')
-        out: dict[str, Any] = {"scoring": "mc_vqa_classifier, softmax over options", "prompt": self.options.prompt,
-                               "prompt_template": template, "truncation": "end (official)"}
-        if self.truncated is not None:
-            out["truncated_samples"] = self.truncated
-        return out
+        return ProtocolSummary(scoring="mc_vqa_classifier, softmax over options",
+                               details={"prompt": self.options.prompt, "prompt_template": template,
+                                        "truncation": "end (official)", "truncated_samples": truncated})

@@ -24,7 +24,16 @@ import torch.nn.functional as F
 
 from allinone_bench.data.types import DatasetSplit, MultipleChoiceSample
 from allinone_bench.errors import ConfigError, DataError
-from allinone_bench.tasks.base import Batch, EvalContext, LossOutput, PerSampleKind, Record, register_kind
+from allinone_bench.tasks.base import (
+    Batch,
+    EvalContext,
+    EvalResult,
+    LossOutput,
+    PerSampleKind,
+    ProtocolSummary,
+    Record,
+    register_kind,
+)
 
 __all__ = ["MultipleChoiceKind", "MultipleChoiceOptions", "OptionScoringKind", "collate_options"]
 
@@ -85,10 +94,10 @@ class OptionScoringKind(PerSampleKind):
                 "answer": torch.tensor(int(sample.answer), dtype=torch.long)}
 
     def train_item(self, sample: MultipleChoiceSample, rng: np.random.Generator) -> Batch:
-        return self._item(sample, self.train_clips.load(sample.video, rng))
+        return self._item(sample, self.load_clip(sample.video, train=True, rng=rng))
 
     def eval_item(self, sample: MultipleChoiceSample) -> Batch:
-        return self._item(sample, self.eval_clips.load(sample.video))
+        return self._item(sample, self.eval_clip(sample))
 
     def collate(self, items: list[Batch]) -> Batch:
         return collate_options(items)
@@ -119,19 +128,21 @@ class OptionScoringKind(PerSampleKind):
         return [{"scores": row[: int(k)]} for row, k in zip(scores, counts, strict=True)]
 
     # ------------------------------------------------------------------ evaluation
-    def evaluate(self, model: torch.nn.Module, split: DatasetSplit, ctx: EvalContext) -> list[Record]:
-        raw = super().evaluate(model, split, ctx)
+    @abstractmethod
+    def protocol_summary(self, split: DatasetSplit, ctx: EvalContext) -> ProtocolSummary:
+        """How the options were scored (and what happened to ``split``'s texts; ``ctx.log`` to warn)."""
+
+    def evaluate(self, model: torch.nn.Module, split: DatasetSplit, ctx: EvalContext) -> EvalResult:
+        protocol = self.protocol_summary(split, ctx)  # before the pass: it may warn about the texts
         records: list[Record] = []
-        for sample, rec in zip(split.samples, raw, strict=True):
-            scores = np.asarray(rec["scores"], dtype=np.float64)
+        for sample, out in zip(split.samples, self.predict_split(model, split, ctx), strict=True):
+            scores = np.asarray(out["scores"], dtype=np.float64)
             pred = int(scores.argmax())
             records.append({"id": sample.id, "scores": scores, "answer": int(sample.answer), "pred": pred,
                             "correct": pred == int(sample.answer)})
-        return records
-
-    def export_record(self, record: Record) -> Record:
-        return {"id": record["id"], "answer": record["answer"], "pred": record["pred"],
-                "correct": record["correct"], "scores": [float(s) for s in record["scores"]]}
+        predictions = [{"id": r["id"], "answer": r["answer"], "pred": r["pred"], "correct": r["correct"],
+                        "scores": [float(x) for x in r["scores"]]} for r in records]
+        return EvalResult(records=records, predictions=predictions, protocol=protocol)
 
 
 def reset_rank_head(model: torch.nn.Module, *, seed: int) -> None:
@@ -184,6 +195,6 @@ class MultipleChoiceKind(OptionScoringKind):
         if not zero_shot and self.options.rank_head_init == "random":
             reset_rank_head(model, seed=self.config.seed)
 
-    def protocol_summary(self) -> dict[str, Any]:
-        return {"scoring": "VTM match logit (rank_output)" if self.options.score == "vtm"
-                else "VTM match probability", "option_text": "caption"}
+    def protocol_summary(self, split: DatasetSplit, ctx: EvalContext) -> ProtocolSummary:
+        return ProtocolSummary(scoring="VTM match logit (rank_output)" if self.options.score == "vtm"
+                               else "VTM match probability", details={"option_text": "caption"})

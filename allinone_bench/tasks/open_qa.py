@@ -18,7 +18,16 @@ import torch.nn.functional as F
 
 from allinone_bench.data.types import DatasetSplit, OpenQASample
 from allinone_bench.errors import ConfigError, DataError
-from allinone_bench.tasks.base import Batch, EvalContext, LossOutput, PerSampleKind, Record, register_kind
+from allinone_bench.tasks.base import (
+    Batch,
+    EvalContext,
+    EvalResult,
+    LossOutput,
+    PerSampleKind,
+    ProtocolSummary,
+    Record,
+    register_kind,
+)
 
 IGNORE = -100
 
@@ -44,22 +53,14 @@ class OpenQAKind(PerSampleKind):
 
     def __init__(self, config: Any, tokenizer: Any) -> None:
         super().__init__(config, tokenizer)
-        self.answers: list[str] | None = None  # label -> answer string
-        self.num_labels: int | None = None
+        self.num_labels: int | None = None  # classifier outputs, fixed when the model is built
 
     # ------------------------------------------------------------------ model
-    def _set_vocab(self, vocab: dict[str, int]) -> None:
-        answers = [""] * (max(vocab.values()) + 1 if vocab else 0)
-        for answer, label in vocab.items():
-            answers[label] = answer
-        self.answers = answers
-
     def model_overrides(self, train_split: DatasetSplit | None) -> dict[str, Any]:
         vocab = train_split.answer_vocab if train_split is not None else None
         if not vocab:
             raise DataError(f"task {self.config.name}: open QA needs the training answer vocabulary "
                             f"(adapter {self.config.dataset.adapter!r} gave none)")
-        self._set_vocab(vocab)
         n = self.options.num_labels if self.options.num_labels is not None else len(vocab) + 1
         if n < len(vocab):
             raise ConfigError(f"task {self.config.name}: options.num_labels={n} is smaller than the training "
@@ -85,7 +86,7 @@ class OpenQAKind(PerSampleKind):
         return self._item(sample, self.load_clip(sample.video, train=True, rng=rng))
 
     def eval_item(self, sample: OpenQASample) -> Batch:
-        return self._item(sample, self.load_clip(sample.video, train=False))
+        return self._item(sample, self.eval_clip(sample))
 
     # ------------------------------------------------------------------ finetuning
     def loss(self, model: torch.nn.Module, batch: Batch) -> LossOutput:
@@ -103,32 +104,40 @@ class OpenQAKind(PerSampleKind):
         logits = model.qa_logits(model(batch["video"], batch["text_ids"], batch["text_mask"]).cls_feats).float()
         return [{"scores": row} for row in logits]
 
-    def evaluate(self, model: torch.nn.Module, split: DatasetSplit, ctx: EvalContext) -> list[Record]:
-        if self.answers is None and split.answer_vocab:
-            self._set_vocab(split.answer_vocab)
-        records = super().evaluate(model, split, ctx)
-        out: list[Record] = []
-        for sample, rec in zip(split.samples, records, strict=True):
-            scores = np.asarray(rec["scores"], dtype=np.float32)
+    def evaluate(self, model: torch.nn.Module, split: DatasetSplit, ctx: EvalContext) -> EvalResult:
+        answers = answer_strings(split.answer_vocab or {})
+        records: list[Record] = []
+        for sample, out in zip(split.samples, self.predict_split(model, split, ctx), strict=True):
+            scores = np.asarray(out["scores"], dtype=np.float32)
             pred = int(scores.argmax())
-            out.append({
+            records.append({
                 "id": sample.id,
                 "label": sample.label,
                 "scores": scores,
                 "pred_label": pred,
-                "pred_answer": self.answers[pred] if self.answers and pred < len(self.answers) else None,
+                "pred_answer": answers[pred] if pred < len(answers) else None,
                 "answer": sample.answer,
                 "question": sample.question,
                 "in_vocab": sample.label is not None,
             })
-        return out
+        return EvalResult(records=records, predictions=[export_record(r) for r in records],
+                          protocol=ProtocolSummary(
+                              scoring="vqa_classifier argmax",
+                              details={"num_labels": self.num_labels,
+                                       "oov": "acc counts out-of-vocabulary answers as wrong; acc_in_vocab "
+                                              "excludes them"}))
 
-    def export_record(self, record: Record) -> Record:
-        """Prediction without the logit vector; ``correct`` is False for OOV questions (as in ``acc``)."""
-        rec = {k: v for k, v in record.items() if k != "scores"}
-        rec["correct"] = bool(record["label"] is not None and record["pred_label"] == record["label"])
-        return rec
 
-    def protocol_summary(self) -> dict[str, Any]:
-        return {"scoring": "vqa_classifier argmax", "num_labels": self.num_labels,
-                "oov": "acc counts out-of-vocabulary answers as wrong; acc_in_vocab excludes them"}
+def answer_strings(vocab: dict[str, int]) -> list[str]:
+    """label -> answer string of an answer vocabulary (answer -> label)."""
+    answers = [""] * (max(vocab.values()) + 1 if vocab else 0)
+    for answer, label in vocab.items():
+        answers[label] = answer
+    return answers
+
+
+def export_record(record: Record) -> Record:
+    """Prediction without the logit vector; ``correct`` is False for OOV questions (as in ``acc``)."""
+    rec = {k: v for k, v in record.items() if k != "scores"}
+    rec["correct"] = bool(record["label"] is not None and record["pred_label"] == record["label"])
+    return rec

@@ -10,7 +10,8 @@ optionally plus a VTM loss (hard negatives with ``itm_score``, or the official r
   video's top-``k`` texts (v2t); the union of pairs is scored once. With ``k`` = all candidates it *is* ``cross``.
 
 ``views > 1`` averages the dual similarity over clips sampled with different seeds (official: 3 views with
-random frames; set ``protocol.video.sampling: rand`` for that). Text modes: ``single`` (each caption is a
+random frames; set ``protocol.video.sampling: rand`` for that; view ``v`` of a video draws its frames from an
+rng seeded by (task seed, ``v``, video id), see ``TaskKind.eval_clip``). Text modes: ``single`` (each caption is a
 query; training draws one caption per video per epoch) and ``paragraph`` (a video's sentences joined).
 """
 
@@ -26,8 +27,16 @@ import torch.nn.functional as F
 
 from allinone_bench.data.types import DatasetSplit, RetrievalSample
 from allinone_bench.errors import ConfigError
-from allinone_bench.tasks.base import Batch, EvalContext, LossOutput, Record, TaskKind, register_kind
-from allinone_bench.tasks.batching import stable_rng
+from allinone_bench.tasks.base import (
+    Batch,
+    EvalContext,
+    EvalResult,
+    LossOutput,
+    ProtocolSummary,
+    Record,
+    TaskKind,
+    register_kind,
+)
 
 Scoring = Literal["dual", "cross", "dual+rerank"]
 # hard_negative_itm: 2-way itm_score CE on the positives and hard negatives mined from the VTC similarities;
@@ -225,10 +234,9 @@ class RetrievalKind(TaskKind):
         return {"text_ids": ids[0], "text_mask": mask[0]}
 
     def _video_item(self, view: int, sample: RetrievalSample) -> Batch:
-        rng = stable_rng(self.config.seed, "retrieval-view", view, sample.id)
-        return {"video": self.load_clip(sample.video, train=False, rng=rng)}
+        return {"video": self.eval_clip(sample, view)}
 
-    def evaluate(self, model: torch.nn.Module, split: DatasetSplit, ctx: EvalContext) -> list[Record]:
+    def evaluate(self, model: torch.nn.Module, split: DatasetSplit, ctx: EvalContext) -> EvalResult:
         opts = self.options
         videos: list[RetrievalSample] = list(split.samples)
         texts = self.query_texts(split)
@@ -270,8 +278,9 @@ class RetrievalKind(TaskKind):
             if v2t is not t2v:
                 rec["v2t_scores"] = v2t[i].astype(np.float64)
             records.append(rec)
-        self._video_ids = [v.id for v in videos]
-        return records
+        video_ids = [v.id for v in videos]
+        return EvalResult(records=records, predictions=[export_record(r, video_ids) for r in records],
+                          protocol=self.protocol_summary())
 
     def _dual_scores(self, model: torch.nn.Module, texts: list[_Text], videos: list[RetrievalSample],
                      ctx: EvalContext) -> np.ndarray:
@@ -323,27 +332,28 @@ class RetrievalKind(TaskKind):
         return {p: float(keyed[f"{texts[p[0]].id}|{videos[p[1]].id}"]) for p in pairs}
 
     # ------------------------------------------------------------------ reporting
-    def export_record(self, record: Record) -> Record:
-        """Per query: its video, the rank of that video (t2v, ties averaged) and the top-5 videos."""
-        row = np.asarray(record["scores"], dtype=np.float64)
-        target = int(record["target"])
-        greater = int((row > row[target]).sum())
-        tied = int((row == row[target]).sum()) - 1
-        top = np.argsort(-row, kind="stable")[:5]
-        ids = getattr(self, "_video_ids", None)
-        return {
-            "id": record["id"],
-            "text": record.get("text"),
-            "video_id": record.get("video_id"),
-            "t2v_rank": 1 + greater + tied / 2,
-            "top5": [{"video_id": ids[i] if ids else int(i), "score": float(row[i])} for i in top],
-        }
-
-    def protocol_summary(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"scoring": self.options.scoring, "views": self.options.views}
+    def protocol_summary(self) -> ProtocolSummary:
+        details: dict[str, Any] = {"views": self.options.views}
         if self.options.scoring == "dual+rerank":
-            out["rerank_k"] = self.options.rerank_k
-        return out
+            details["rerank_k"] = self.options.rerank_k
+        return ProtocolSummary(scoring=self.options.scoring, details=details)
+
+
+def export_record(record: Record, video_ids: list[str]) -> Record:
+    """A query's line in ``predictions.jsonl``: its video, the rank of that video (t2v, ties averaged) and
+    the top-5 videos."""
+    row = np.asarray(record["scores"], dtype=np.float64)
+    target = int(record["target"])
+    greater = int((row > row[target]).sum())
+    tied = int((row == row[target]).sum()) - 1
+    top = np.argsort(-row, kind="stable")[:5]
+    return {
+        "id": record["id"],
+        "text": record.get("text"),
+        "video_id": record.get("video_id"),
+        "t2v_rank": 1 + greater + tied / 2,
+        "top5": [{"video_id": video_ids[i], "score": float(row[i])} for i in top],
+    }
 
 
 def _pair_item(pair: tuple[int, int]) -> Batch:

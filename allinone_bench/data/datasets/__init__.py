@@ -34,6 +34,7 @@ __all__ = [
 
 _ADAPTER_MODULES: tuple[str, ...] = (
     "msrvtt",
+    "msrvtt_qa",
     "msvd",
     "tgif",
     "lsmdc",

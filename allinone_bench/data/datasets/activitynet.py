@@ -164,18 +164,13 @@ DATA_ROOT/activitynet/
 
     def _load(self, split: str) -> DatasetSplit:
         key = self._file_key(split)
-        mode = self.options["annotation"]
         official = self.root / _OFFICIAL[key]
         bundle = self.root / _META / _BUNDLE[key]
-        if mode == "official" or (mode == "auto" and official.is_file()):
-            path = self.require_file(_OFFICIAL[key])
+        if self.choose_annotation(split, [official], [bundle]) == "official":
+            path = official
             paragraphs = {v.video_id: v.paragraph() for v in parse_official_json(path)}
-        elif mode == "auto" and not bundle.is_file():
-            raise AnnotationError(
-                f"dataset 'activitynet': neither {official} nor {bundle} exists\nexpected layout:\n{self.layout}"
-            )
         else:
-            path = self.require_file(f"{_META}/{_BUNDLE[key]}")
+            path = bundle
             grouped: dict[str, list[str]] = {}
             for rec in read_jsonl(path):
                 grouped.setdefault(rec.get_str("clip_name").strip(), []).extend(_bundle_sentences(rec))

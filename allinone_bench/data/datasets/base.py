@@ -18,6 +18,9 @@ Writing an adapter::
         @classmethod
         def synthesize(cls, out_root, *, num_videos=24, seed=0) -> Path: ...
 
+Readers (:mod:`.readers`, re-exported here) name the file and line of every error and decode every annotation
+file the same way (BOM and CRLF tolerated).
+
 ``load(split)`` validates the split name, calls ``_load`` and then records every sample whose video file is
 missing in ``DatasetSplit.problems`` as ``(path, "missing video")``: samples are *kept*, so a task decides
 whether to skip (and count) them or stop; adapters therefore never check video existence themselves.
@@ -25,19 +28,31 @@ whether to skip (and count) them or stop; adapters therefore never check video e
 
 from __future__ import annotations
 
-import csv
-import dataclasses
-import io
-import json
 import math
 import zlib
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from allinone_bench.data.types import DatasetSplit, VideoRef
+from allinone_bench.data.datasets.readers import (
+    JsonRecord,
+    Row,
+    read_ans2label,
+    read_csv,
+    read_json,
+    read_json_records,
+    read_jsonl,
+    read_lines,
+    read_text,
+    read_tsv,
+    record_id,
+    require_file,
+    unique_or_fallback,
+)
+from allinone_bench.data.types import DatasetSplit
 from allinone_bench.errors import AnnotationError, ConfigError
 
 __all__ = [
@@ -46,6 +61,7 @@ __all__ = [
     "Option",
     "Row",
     "MISSING_VIDEO",
+    "answer_vocab",
     "HOLDOUT_FRACTION",
     "drop_missing_videos",
     "holdout_keys",
@@ -56,6 +72,7 @@ __all__ = [
     "read_json_records",
     "read_jsonl",
     "read_lines",
+    "read_text",
     "read_csv",
     "read_tsv",
     "record_id",
@@ -134,6 +151,8 @@ class DatasetAdapter(ABC):
     splits: ClassVar[tuple[str, ...]] = ("train", "val", "test")
     layout: ClassVar[str] = ""
     option_specs: ClassVar[Mapping[str, Option]] = {}
+    auto_order: ClassVar[tuple[str, str]] = ("official", "bundle")
+    """Which annotation form ``annotation: auto`` prefers when both are there (see :meth:`choose_annotation`)."""
 
     def __init__(self, data_root: Path | str, **options: Any) -> None:
         self.data_root = Path(data_root).expanduser()
@@ -148,6 +167,7 @@ class DatasetAdapter(ABC):
             key: spec.coerce(self.name, key, options.get(key, spec.default))
             for key, spec in self.option_specs.items()
         }
+        self._resolved: dict[str, dict[str, Any]] = {}  # option -> {split: what ``auto`` became}
 
     @classmethod
     def _resolve_root(cls, data_root: Path) -> Path:
@@ -219,6 +239,50 @@ class DatasetAdapter(ABC):
         """``root/relative`` if it exists, else an :class:`AnnotationError` naming it and the layout."""
         return require_file(self.root / relative, self.layout, dataset=self.name)
 
+    def find_file(self, name: str, folders: Sequence[str] = ("",)) -> Path | None:
+        """The first existing ``root/<folder>/name`` (releases unpack into different folders), else None."""
+        return next((p for p in (self.root / f / name for f in folders) if p.is_file()), None)
+
+    def record(self, key: str, split: str, value: Any) -> Any:
+        """Remember what option ``key`` resolved to for ``split`` (e.g. ``annotation: auto`` -> ``official``), so
+        :meth:`resolved_options` can say which files a number came from. Returns ``value``."""
+        self._resolved.setdefault(key, {})[split] = value
+        return value
+
+    def resolved_options(self) -> dict[str, Any]:
+        """The options with each recorded resolution in place of what was asked: one value when every split
+        loaded so far resolved alike, else ``{split: value}``. This is what results.json records."""
+        out = dict(self.options)
+        for key, per_split in self._resolved.items():
+            values = list(dict.fromkeys(per_split.values()))
+            out[key] = values[0] if len(values) == 1 else dict(sorted(per_split.items()))
+        return out
+
+    def locate(self, name: str, folders: Sequence[str] = ("",)) -> Path:
+        """:meth:`find_file`, or the first candidate's path when none exists (for error messages)."""
+        return self.find_file(name, folders) or self.root / folders[0] / name
+
+    def choose_annotation(self, split: str, official: Sequence[Path], bundle: Sequence[Path]) -> str:
+        """``"official"`` (the dataset's own public release) or ``"bundle"`` (the All-in-One annotation bundle)
+        for ``split``, per option ``annotation``: ``auto`` takes the first form of :attr:`auto_order` whose files
+        all exist. A missing file of the chosen form raises naming it and the expected layout; the choice is
+        recorded (:meth:`resolved_options`)."""
+        mode = self.options.get("annotation", "auto")
+        if mode == "auto":
+            forms = {"official": official, "bundle": bundle}
+            complete = [form for form in self.auto_order if all(p.exists() for p in forms[form])]
+            if complete:
+                mode = complete[0]
+            else:
+                missing = ", ".join(str(p) for p in (*official, *bundle) if not p.exists())
+                raise AnnotationError(f"dataset {self.name!r} split {split!r}: neither the official release nor "
+                                      f"the All-in-One bundle is complete (missing {missing})\n"
+                                      f"expected layout:\n{self.layout}")
+        for path in official if mode == "official" else bundle:
+            if not path.exists():  # (a folder counts: some releases are a folder of files)
+                require_file(path, self.layout, dataset=self.name)
+        return self.record("annotation", split, mode)
+
     def new_split(self, split: str, samples: list[Any], files: Iterable[Path], **extra: Any) -> DatasetSplit:
         """A :class:`DatasetSplit` named after this adapter (saves boilerplate in ``_load``)."""
         return DatasetSplit(dataset=self.name, split=split, samples=samples, annotation_files=list(files), **extra)
@@ -234,6 +298,16 @@ def holdout_keys(keys: Iterable[str], fraction: float = HOLDOUT_FRACTION) -> set
     unique = sorted(set(keys))
     count = min(len(unique), max(1, math.ceil(fraction * len(unique))))
     return set(sorted(unique, key=lambda k: (zlib.crc32(k.encode("utf-8")), k))[:count])
+
+
+def answer_vocab(answers: Iterable[str], size: int = 0) -> dict[str, int]:
+    """``{answer: label}`` over the ``size`` most frequent answers (``0``: all), most frequent first, ties in
+    alphabetical order: deterministic whatever the file order. For original QA releases, which ship no
+    vocabulary file; the bundle's ``*ans2label.json`` (ClipBERT's) also keep frequent training answers, but
+    how they broke ties at the cut is not public, so the two vocabularies may differ at the margin."""
+    counts = Counter(answers)
+    ranked = sorted(counts, key=lambda a: (-counts[a], a))
+    return {answer: label for label, answer in enumerate(ranked[:size] if size > 0 else ranked)}
 
 
 def drop_missing_videos(split: DatasetSplit) -> tuple[DatasetSplit, int]:
@@ -283,239 +357,3 @@ def get_adapter(name: str) -> type[DatasetAdapter]:
 
 def list_adapters() -> list[str]:
     return sorted(_ADAPTERS)
-
-
-# --------------------------------------------------------------------------------------------------
-# Readers: every error names the file and the line
-
-
-def require_file(path: Path, layout: str = "", *, dataset: str = "") -> Path:
-    """``path`` if it is an existing file, else an :class:`AnnotationError` naming it and the expected layout."""
-    if path.is_file():
-        return path
-    who = f"dataset {dataset!r}: " if dataset else ""
-    hint = f"\nexpected layout:\n{layout}" if layout else ""
-    raise AnnotationError(f"{who}missing annotation file {path}{hint}")
-
-
-@dataclass(frozen=True)
-class Row:
-    """One parsed line of a delimited file, remembering where it came from."""
-
-    file: Path
-    line: int
-    values: tuple[str, ...]
-    header: tuple[str, ...] | None = None
-
-    @property
-    def where(self) -> str:
-        return f"{self.file}:{self.line}"
-
-    def error(self, message: str) -> AnnotationError:
-        return AnnotationError(f"{self.where}: {message}")
-
-    def __len__(self) -> int:
-        return len(self.values)
-
-    def __getitem__(self, key: int | str) -> str:
-        if isinstance(key, str):
-            if self.header is None or key not in self.header:
-                raise self.error(f"no column {key!r} (header: {self.header})")
-            key = self.header.index(key)
-        if not -len(self.values) <= key < len(self.values):
-            raise self.error(f"expected at least {key + 1} columns, found {len(self.values)}")
-        return self.values[key]
-
-    def get_int(self, key: int | str, what: str = "value") -> int:
-        text = self[key]
-        try:
-            return int(text.strip())
-        except ValueError:
-            raise self.error(f"{what} in column {key!r} is not an integer: {text!r}") from None
-
-
-@dataclass(frozen=True)
-class JsonRecord:
-    """One JSON object of an annotation file; ``line`` is None when the file is one JSON array."""
-
-    file: Path
-    line: int | None
-    index: int
-    data: Mapping[str, Any]
-
-    @property
-    def where(self) -> str:
-        return f"{self.file}:{self.line}" if self.line is not None else f"{self.file} (record {self.index})"
-
-    def error(self, message: str) -> AnnotationError:
-        return AnnotationError(f"{self.where}: {message}")
-
-    def get(self, key: str, kind: type | tuple[type, ...] = object) -> Any:
-        """``data[key]`` checked against ``kind`` (bool is never accepted as int)."""
-        if key not in self.data:
-            raise self.error(f"missing key {key!r} (keys: {', '.join(map(str, self.data))})")
-        value = self.data[key]
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-            names = "/".join(k.__name__ for k in kinds)
-            raise self.error(f"key {key!r} should be {names}, got {type(value).__name__} {value!r}")
-        return value
-
-    def get_str(self, key: str) -> str:
-        return self.get(key, str)
-
-    def get_int(self, key: str) -> int:
-        """An int; numeric strings ("3") are accepted since some releases store them quoted."""
-        value = self.get(key, (int, str))
-        if isinstance(value, str):
-            try:
-                return int(value.strip())
-            except ValueError:
-                raise self.error(f"key {key!r} should be an integer, got {value!r}") from None
-        return value
-
-    def get_str_list(self, key: str, length: int | None = None) -> list[str]:
-        value = self.get(key, list)
-        if not all(isinstance(v, str) for v in value):
-            raise self.error(f"key {key!r} should be a list of strings")
-        if length is not None and len(value) != length:
-            raise self.error(f"key {key!r} should have {length} entries, has {len(value)}")
-        return value
-
-
-def record_id(
-    data: Mapping[str, Any], fallback: str, keys: tuple[str, ...] = ("question_id", "qid", "id")
-) -> str:
-    """A stable sample id: the first of ``keys`` present in the record (str or int), else ``fallback``
-    (adapters pass file stem + line), so caches keyed by sample id survive re-runs."""
-    for key in keys:
-        value = data.get(key)
-        if isinstance(value, (str, int)) and not isinstance(value, bool):
-            return str(value)
-    return fallback
-
-
-S = TypeVar("S")
-
-
-def unique_or_fallback(samples: list[S], fallback_ids: Sequence[str]) -> list[S]:
-    """``samples`` as they are if their ids are unique, else with every id replaced by its fallback
-    (file stem + line): a release whose own ids repeat must not make id-keyed caches collide."""
-    ids = [s.id for s in samples]  # type: ignore[attr-defined]
-    if len(set(ids)) == len(ids):
-        return samples
-    return [dataclasses.replace(s, id=f) for s, f in zip(samples, fallback_ids, strict=True)]  # type: ignore[type-var]
-
-
-def _read_text(path: Path) -> str:
-    require_file(path)
-    try:
-        return path.read_text(encoding="utf-8-sig")  # tolerate a BOM (spreadsheet exports)
-    except UnicodeDecodeError as err:
-        raise AnnotationError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
-
-
-def read_lines(path: Path) -> list[tuple[int, str]]:
-    """Non-empty stripped lines with their 1-based line numbers."""
-    out = []
-    for number, line in enumerate(_read_text(path).splitlines(), start=1):
-        stripped = line.strip()
-        if stripped:
-            out.append((number, stripped))
-    return out
-
-
-def read_json(path: Path) -> Any:
-    """A whole JSON document; a syntax error names the line and column."""
-    text = _read_text(path)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise AnnotationError(f"{path}:{err.lineno}: invalid JSON ({err.msg}, column {err.colno})") from None
-
-
-def _as_record(path: Path, line: int | None, index: int, value: Any) -> JsonRecord:
-    where = f"{path}:{line}" if line is not None else f"{path} (record {index})"
-    if not isinstance(value, dict):
-        raise AnnotationError(f"{where}: expected a JSON object, got {type(value).__name__}")
-    return JsonRecord(path, line, index, value)
-
-
-def read_jsonl(path: Path) -> list[JsonRecord]:
-    """One JSON object per non-empty line."""
-    records = []
-    for number, line in enumerate(_read_text(path).splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise AnnotationError(f"{path}:{number}: invalid JSON ({err.msg}, column {err.colno})") from None
-        records.append(_as_record(path, number, len(records), value))
-    return records
-
-
-def read_json_records(path: Path) -> list[JsonRecord]:
-    """Objects from either a JSON array (one line or pretty-printed) or JSON lines.
-
-    Some releases (MSVD-QA) store one array on a single line while mirrors re-export them as JSON lines;
-    both give the same records.
-    """
-    text = _read_text(path)
-    if text.lstrip().startswith("["):
-        value = read_json(path)
-        return [_as_record(path, None, i, item) for i, item in enumerate(value)]
-    return read_jsonl(path)
-
-
-def read_ans2label(path: Path) -> dict[str, int]:
-    """An answer vocabulary ``{answer: label}`` (JSON object of int values, labels unique)."""
-    value = read_json(path)
-    if not isinstance(value, dict):
-        raise AnnotationError(f"{path}: expected a JSON object answer -> label, got {type(value).__name__}")
-    seen: dict[int, str] = {}
-    for answer, label in value.items():
-        if not isinstance(label, int) or isinstance(label, bool):
-            raise AnnotationError(f"{path}: label of answer {answer!r} should be an integer, got {label!r}")
-        if label in seen:
-            raise AnnotationError(f"{path}: answers {seen[label]!r} and {answer!r} share label {label}")
-        seen[label] = answer
-    return dict(value)
-
-
-def _read_delimited(path: Path, delimiter: str, header: bool, quoting: int, min_fields: int) -> list[Row]:
-    text = _read_text(path)
-    # StringIO keeps quoted multi-line CSV fields whole; line_num counts physical lines for messages
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting, strict=True)
-    names: tuple[str, ...] | None = None
-    rows: list[Row] = []
-    try:
-        for values in reader:
-            number = reader.line_num
-            if not values or all(not v.strip() for v in values):
-                continue
-            if header and names is None:
-                names = tuple(v.strip() for v in values)
-                continue
-            row = Row(path, number, tuple(values), names)
-            if len(values) < min_fields:
-                sep = _sep_name(delimiter)
-                raise row.error(f"expected at least {min_fields} {sep}-separated columns, found {len(values)}")
-            rows.append(row)
-    except csv.Error as err:
-        raise AnnotationError(f"{path}:{reader.line_num}: malformed line ({err})") from None
-    return rows
-
-
-def _sep_name(delimiter: str) -> str:
-    return {"\t": "tab", ",": "comma", " ": "space"}.get(delimiter, repr(delimiter))
-
-
-def read_tsv(path: Path, *, header: bool = False, min_fields: int = 1) -> list[Row]:
-    """Tab-separated rows; quotes are literal text (captions contain them), as in the official files."""
-    return _read_delimited(path, "\t", header, csv.QUOTE_NONE, min_fields)
-
-
-def read_csv(path: Path, *, header: bool = True, delimiter: str = ",", min_fields: int = 1) -> list[Row]:
-    """Delimited rows with standard CSV quoting."""
-    return _read_delimited(path, delimiter, header, csv.QUOTE_MINIMAL, min_fields)

@@ -141,27 +141,12 @@ DATA_ROOT/didemo/
         found = self._videos.find(name)
         return VideoRef(found if found is not None else self.root / _VIDEO_DIRS[0] / name)
 
-    def _official_file(self, split: str) -> Path | None:
-        for folder in _OFFICIAL_DIRS:
-            path = self.root / folder / f"{split}_data.json"
-            if path.is_file():
-                return path
-        return None
-
     def _load(self, split: str) -> DatasetSplit:
-        mode = self.options["annotation"]
-        official = self._official_file(split) if mode != "bundle" else None
-        if official is None and mode == "official":
-            self.require_file(f"{split}_data.json")
-        if official is not None:
-            return self._load_official(split, official)
+        official = self.locate(f"{split}_data.json", _OFFICIAL_DIRS)
         bundle = self.root / _META / f"DiDeMo_{split}.tsv"
-        if mode == "auto" and not bundle.is_file():
-            raise AnnotationError(
-                f"dataset 'didemo': neither {self.root / f'{split}_data.json'} nor {bundle} exists\n"
-                f"expected layout:\n{self.layout}"
-            )
-        return self._load_bundle(split, self.require_file(f"{_META}/DiDeMo_{split}.tsv"))
+        if self.choose_annotation(split, [official], [bundle]) == "official":
+            return self._load_official(split, official)
+        return self._load_bundle(split, bundle)
 
     def _load_official(self, split: str, path: Path) -> DatasetSplit:
         by_video: dict[str, list[DidemoMoment]] = {}

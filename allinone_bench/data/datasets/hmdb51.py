@@ -2,15 +2,18 @@
 
 Official split files ``testTrainMulti_7030_splits/<class>_test_split{1,2,3}.txt``: one line per video of the
 class, ``<video>.avi <id>`` with id 1 = train, 2 = test, 0 = unused in that split (70/30 clips per class).
-Option ``split`` (1, 2 or 3) picks the file set. Classes = the ``<class>`` names of the split files, sorted
-(51 in the real release: brush_hair ... wave), index = position. HMDB51 has no validation set: ``val`` reads
+Option ``split`` (1, 2 or 3) picks the file set. Classes = the ``<class>`` names of the split files sorted by
+name (51 in the real release: brush_hair ... wave), index = position: the numbering of mmaction's
+``classInd.txt``, which the All-in-One bundle's ``hmdb51_classInd.txt`` follows (``1 brush_hair``). Sorting the
+file names instead would differ: ``climb_stairs_test_split1.txt`` sorts before ``climb_test_split1.txt``. HMDB51 has no validation set: ``val`` reads
 the test videos (as the official code does) unless ``val_source: holdout`` carves ~10% of the training videos
 out (train then excludes them).
 
 Videos: ``videos/<class>/<video>.avi`` (the unpacked per-class rar archives), flat ``videos/<video>.avi``,
 ``<class>/<video>.avi`` at the dataset root, or flat at the root (the All-in-One layout).
 
-The All-in-One bundle form (``annotation: bundle``, split 1 only) is read too:
+The All-in-One bundle form (``annotation: bundle``, split 1 only; ``auto`` takes the official split files when
+their folder exists) is read too:
 ``meta_data/hmdb51_rgb_{train,val}_split_1.txt`` (``<path> <num_frames> <label 0-based>``, space separated;
 ``val`` and ``test`` read the val file) with ``meta_data/hmdb51_classInd.txt`` (``1 brush_hair``, 1-based).
 """
@@ -97,16 +100,11 @@ DATA_ROOT/hmdb51/
                       self.root / class_name / file_name, self.root / file_name]
         return VideoRef(next((p for p in candidates if p.is_file()), candidates[0]))
 
-    def _use_bundle(self) -> bool:
-        mode = self.options["annotation"]
-        if mode == "auto":
-            return not (self.root / _SPLITS_DIR).is_dir() and (self.root / _META / _CLASS_IND).is_file()
-        return mode == "bundle"
-
     def _load(self, split: str) -> DatasetSplit:
         holdout = self.options["val_source"] == "holdout" and split != "test"
         source = "train" if holdout else split
-        if self._use_bundle():
+        bundle = [self.root / _META / _CLASS_IND, self.root / _META / _BUNDLE[source]]
+        if self.choose_annotation(split, [self.root / _SPLITS_DIR], bundle) == "bundle":
             files, class_names, items = self._bundle_items(source)
         else:
             files, class_names, items = self._official_items(source)
@@ -124,12 +122,13 @@ DATA_ROOT/hmdb51/
         number = self.options["split"]
         folder = self.root / _SPLITS_DIR
         suffix = _SUFFIX.format(n=number)
-        files = sorted(folder.glob(f"*{suffix}")) if folder.is_dir() else []
-        if not files:
+        by_class = {f.name[: -len(suffix)]: f for f in folder.glob(f"*{suffix}")} if folder.is_dir() else {}
+        if not by_class:
             raise AnnotationError(
                 f"dataset 'hmdb51': no {folder}/<class>{suffix} files\nexpected layout:\n{self.layout}"
             )
-        class_names = [f.name[: -len(suffix)] for f in files]
+        class_names = sorted(by_class)
+        files = [by_class[name] for name in class_names]
         items = []
         for label, path in enumerate(files):
             items.extend((label, video) for video, role in parse_split_file(path) if role == _ROLE[split])

@@ -1,21 +1,24 @@
 """Kinetics-400 (Kay et al. 2017): action recognition, used by All-in-One as a frozen-feature linear probe.
 
 Official annotation CSVs ``annotations/{train,validate,test}.csv`` (also accepted at the dataset root, as in
-the ``kinetics400.tar.gz`` release), header ``label,youtube_id,time_start,time_end,split[,is_cc]``; the clip
+the ``kinetics400.tar.gz`` release, and under the ActivityNet crawler's names ``kinetics-400_{train,val,test}.csv``),
+header ``label,youtube_id,time_start,time_end,split[,is_cc]``; the clip
 file is ``<youtube_id>_<time_start:06d>_<time_end:06d>.mp4`` (the naming of the official downloader and the
 CVDF mirror) inside ``<split_dir>/<label>/`` or flat in ``<split_dir>/``. Split folders accepted:
 ``train``; ``val``/``validate``/``validation``; ``test``. Label folders may use spaces or underscores: clips
 are found by file name, whatever folder they sit in (a folder listing per split, so no per-clip probing).
 
 Class index = position in the sorted label names of ``train.csv`` (400 classes in the real release), so every
-split shares one index. ``test`` reads ``validate.csv`` by default (``test_file: validate``; the All-in-One
+split shares one index; without ``train.csv`` (an evaluation that reads only the test file) the labels of
+``validate.csv`` stand in (all 400 occur in it: 19,906 clips in the real file). ``test`` reads ``validate.csv`` by default (``test_file: validate``; the All-in-One
 code evaluates on val, and linear-probe papers report val) or the labelled 2020 ``test.csv``
 (``test_file: test``; the original 2017 ``test.csv`` has no labels and is rejected).
 
 Many K400 clips have vanished from YouTube: ``load`` lists every absent file in ``problems`` (the sample is
 kept with its expected path); tasks drop and count them.
 
-The All-in-One bundle form (``annotation: tsm``) is also read: ``meta_data/k400_{train,test}_tsm.list``
+The All-in-One bundle form (``annotation: bundle``; ``auto`` takes the CSVs when present) is also read:
+``meta_data/k400_{train,test}_tsm.list``
 (one clip per line: a path from the authors' cluster, then the 0-based label as the last field, tab or space
 separated; ``val`` and ``test`` read the test list, whose clips are K400 validation clips, looked up in the
 val and test folders) with ``meta_data/kinetics_label_map.txt`` (one class name
@@ -43,6 +46,7 @@ from allinone_bench.errors import AnnotationError
 __all__ = ["Kinetics400", "KineticsClip", "clip_stem", "parse_csv_row"]
 
 _CSV = {"train": "train.csv", "validate": "validate.csv", "test": "test.csv"}
+_CRAWLER_CSV = {"train": "kinetics-400_train.csv", "validate": "kinetics-400_val.csv", "test": "kinetics-400_test.csv"}
 _CSV_DIRS = ("annotations", "")
 _SPLIT_DIRS = {"train": ("train", "training"), "validate": ("val", "validate", "validation", "valid"),
                "test": ("test", "testing")}
@@ -84,7 +88,8 @@ def _seconds(row: Row, column: str) -> int:
 def parse_csv_row(row: Row) -> KineticsClip:
     """A clip from one row of an official CSV (columns looked up by header name)."""
     if row.header is None or "label" not in row.header:
-        raise row.error("no 'label' column: this CSV has no labels (the 2017 test.csv); use test_file: validate")
+        raise row.error(f"no 'label' column (header: {row.header}): this CSV has no labels (the 2017 test csv); "
+                        "use test_file: validate")
     label, youtube_id = row["label"].strip(), row["youtube_id"].strip()
     if not label or not youtube_id:
         raise row.error("empty label or youtube_id")
@@ -127,15 +132,16 @@ class Kinetics400(DatasetAdapter):
     splits = ("train", "val", "test")
     layout = """\
 DATA_ROOT/k400/
-  annotations/{train,validate,test}.csv     (or at the root) label,youtube_id,time_start,time_end,split[,is_cc]
+  annotations/{train,validate,test}.csv     (or at the root; or kinetics-400_{train,val,test}.csv)
+                                            label,youtube_id,time_start,time_end,split[,is_cc]
   train/<label>/<youtube_id>_<start:06d>_<end:06d>.mp4   (label folder optional: flat train/ works too)
   val/<label>/...                           (or validate/, validation/)
   test/<label>/...
-  meta_data/k400_{train,test}_tsm.list + meta_data/kinetics_label_map.txt   (annotation: tsm)"""
+  meta_data/k400_{train,test}_tsm.list + meta_data/kinetics_label_map.txt   (annotation: bundle)"""
     option_specs = {
         "test_file": Option("validate", choices=("validate", "test"),
                             help="annotation file of the test split (validate.csv, as the paper's protocol)"),
-        "annotation": Option("auto", choices=("auto", "official", "tsm"),
+        "annotation": Option("auto", choices=("auto", "official", "bundle"),
                              help="official CSVs, or the All-in-One TSM lists (auto: CSVs when present)"),
     }
 
@@ -143,28 +149,26 @@ DATA_ROOT/k400/
         return {"train": "train", "val": "validate", "test": self.options["test_file"]}[split]
 
     def _csv(self, key: str) -> Path:
-        for folder in _CSV_DIRS:
-            path = self.root / folder / _CSV[key]
-            if path.is_file():
-                return path
-        return self.require_file(f"annotations/{_CSV[key]}")
+        """The CSV of ``key`` under either release name, in ``annotations/`` or the root (else the first name)."""
+        for name in (_CSV[key], _CRAWLER_CSV[key]):
+            found = self.find_file(name, _CSV_DIRS)
+            if found is not None:
+                return found
+        return self.root / _CSV_DIRS[0] / _CSV[key]
 
-    def _use_tsm(self, key: str) -> bool:
-        mode = self.options["annotation"]
-        if mode != "auto":
-            return mode == "tsm"
-        has_csv = any((self.root / folder / _CSV[key]).is_file() for folder in _CSV_DIRS)
-        return not has_csv and (self.root / _META / _TSM[key]).is_file()
-
-    def _clips(self, split: str) -> tuple[list[Path], list[str], list[KineticsClip]]:
+    def _clips(self, split: str) -> tuple[str, list[Path], list[str], list[KineticsClip]]:
+        """The form read, the annotation files, the class names and the clips of ``split``."""
         key = self._key(split)
-        if self._use_tsm(key):
-            return self._tsm_clips(key)
+        bundle = [self.root / _META / _TSM[key], self.root / _META / _LABEL_MAP]
+        if self.choose_annotation(split, [self._csv(key)], bundle) == "bundle":
+            return ("bundle", *self._tsm_clips(key))
         path = self._csv(key)
         clips = [parse_csv_row(row) for row in read_csv(path, min_fields=4)]
-        train = self._csv("train")
-        labels = clips if train == path else [parse_csv_row(row) for row in read_csv(train, min_fields=4)]
-        return [path, train], sorted({c.label for c in labels}), clips
+        classes = self._csv("train")
+        if not classes.is_file() and self._csv("validate").is_file():
+            classes = self._csv("validate")  # all 400 labels occur in it (see the module docstring)
+        labels = clips if classes == path else [parse_csv_row(row) for row in read_csv(classes, min_fields=4)]
+        return "official", list(dict.fromkeys([path, classes])), sorted({c.label for c in labels}), clips
 
     def _tsm_clips(self, key: str) -> tuple[list[Path], list[str], list[KineticsClip]]:
         map_path = self.require_file(f"{_META}/{_LABEL_MAP}")
@@ -186,10 +190,10 @@ DATA_ROOT/k400/
         return [path, map_path], names, clips
 
     def _load(self, split: str) -> DatasetSplit:
-        files, class_names, clips = self._clips(split)
+        form, files, class_names, clips = self._clips(split)
         index = {name: i for i, name in enumerate(class_names)}
         key = self._key(split)
-        keys = [key] if key == "train" or not self._use_tsm(key) else ["validate", "test"]
+        keys = [key] if key == "train" or form == "official" else ["validate", "test"]
         folders = [self.root / d for k in keys for d in _SPLIT_DIRS[k]]
         found = _ClipIndex(folders)
         home = next((f for f in folders if f.is_dir()), folders[0])  # where a missing clip is reported

@@ -1,6 +1,7 @@
-"""MSR-VTT: text-video retrieval (Frozen-in-Time release), open-ended QA and multiple choice (All-in-One bundle).
+"""MSR-VTT text-video retrieval (Frozen-in-Time ``MSRVTT.zip`` layout, and JSFusion's 1k-A test csv).
 
-All three read ``DATA_ROOT/msrvtt``; videos are ``videos/all/<video_id>.mp4`` for every task.
+Every MSR-VTT adapter (this one, and QA / multiple choice in :mod:`.msrvtt_qa`) reads ``DATA_ROOT/msrvtt``;
+videos are ``videos/all/<video_id>.mp4`` for every task.
 """
 
 from __future__ import annotations
@@ -16,42 +17,32 @@ from allinone_bench.data.datasets.base import (
     DatasetAdapter,
     Option,
     holdout_keys,
-    read_ans2label,
+    read_csv,
     read_json,
-    read_jsonl,
     read_lines,
-    record_id,
     register_adapter,
-    unique_or_fallback,
 )
-from allinone_bench.data.synthetic import (
-    FPS,
-    caption,
-    captions,
-    distractor_scenes,
-    oov_question,
-    plan_videos,
-    questions,
-    write_json,
-    write_jsonl,
-    write_lines,
-    write_mp4,
-)
-from allinone_bench.data.types import DatasetSplit, MultipleChoiceSample, OpenQASample, RetrievalSample, VideoRef
+from allinone_bench.data.synthetic import FPS, captions, plan_videos, write_json, write_lines, write_mp4, write_rows
+from allinone_bench.data.types import DatasetSplit, RetrievalSample, VideoRef
 from allinone_bench.errors import AnnotationError
 
 _VIDEO_DIR = "videos/all"
 _SPLITS_DIR = "high-quality/structured-symlinks"
 _CAPTION_IDX = f"{_SPLITS_DIR}/jsfusion_val_caption_idx.pkl"
+_ANNOTATION = "annotation/MSR_VTT.json"
+_JSFUSION_CSV = "MSRVTT_JSFUSION_test.csv"
+_CSV_DIRS = ("", _SPLITS_DIR, "msrvtt_data")  # CLIP4Clip's layout keeps it in msrvtt_data/
 _SPLIT_LISTS: dict[str, dict[str, str]] = {  # cut -> {train, test} list files
     "jsfusion": {"train": "train_list_jsfusion.txt", "test": "val_list_jsfusion.txt"},
     "miech": {"train": "train_list_miech.txt", "test": "test_list_miech.txt"},
 }
 # Synthetic video ids per adapter start at different offsets so the three can share one msrvtt/ folder.
-_SYNTH_OFFSET = {"msrvtt_ret": 0, "msrvtt_qa": 10000, "msrvtt_mc": 20000}
+SYNTH_OFFSET = {"msrvtt_ret": 0, "msrvtt_qa": 10000, "msrvtt_mc": 20000}
 
 
-class _MSRVTT(DatasetAdapter):
+class MSRVTTBase(DatasetAdapter):
+    """What every MSR-VTT adapter shares: the dataset folder and the video path of an id."""
+
     dataset_dir = "msrvtt"
 
     def video(self, video_id: str) -> VideoRef:
@@ -89,19 +80,22 @@ def load_caption_index(path: Path) -> dict[str, int]:
 
 
 @register_adapter("msrvtt_ret")
-class MSRVTTRetrieval(_MSRVTT):
-    """MSR-VTT text-video retrieval in the Frozen-in-Time ``MSRVTT.zip`` layout.
+class MSRVTTRetrieval(MSRVTTBase):
+    """MSR-VTT text-video retrieval.
 
-    ``cut=jsfusion`` (default): train = the 9k list, test = the 1k-A list; ``cut=miech``: train = the 7k
-    list, test = the miech test list. 1k-A has no validation set, so ``val_source`` says what ``val`` is:
-    ``holdout`` (default) = a deterministic 10% of the train list's videos (smallest CRC32 of the id), which
-    ``train`` then excludes, so checkpoint selection never sees test videos; ``test`` = the test list, as the
-    official code does (``train`` is then the full list).
+    ``cut=jsfusion`` (default): train = the 9k list, test = the 1k-A list; ``cut=miech`` (1k-B): train = the
+    6,656-video list, test = the miech 1,000-video list. Neither has a validation set, so ``val_source`` says
+    what ``val`` is: ``holdout`` (default) = a deterministic 10% of the train list's videos (smallest CRC32 of
+    the id), which ``train`` then excludes, so checkpoint selection never sees test videos; ``test`` = the test
+    list, as the official code does (``train`` is then the full list).
 
-    Train samples carry every caption of a video. Evaluation samples carry ``eval_captions=single`` (default,
-    the official 1k-A protocol: one caption per video chosen by ``jsfusion_val_caption_idx.pkl``; for
-    ``cut=miech``, which has no index file, and for holdout videos, the first caption) or ``all`` (every
-    caption, for multi-caption evaluation).
+    Train samples carry every caption of a video (``MSR_VTT.json``). Evaluation samples carry
+    ``eval_captions=single`` (default, the 1k-A protocol: one caption per video; for ``cut=miech``, and for
+    holdout videos, the first caption) or ``all`` (every caption, for multi-caption evaluation). The one 1k-A
+    caption comes from ``caption_source``: ``msrvtt_json`` (``MSR_VTT.json`` + ``jsfusion_val_caption_idx.pkl``,
+    as the official code), ``jsfusion_csv`` (JSFusion's ``MSRVTT_JSFUSION_test.csv``, ``key;vid_key;video_id;
+    sentence``, the file the index was made from; it alone is enough for a zero-shot 1k-A evaluation) or
+    ``auto`` (the first when both its files exist, else the csv).
     """
 
     sample_type = RetrievalSample
@@ -113,18 +107,22 @@ DATA_ROOT/msrvtt/
     train_list_jsfusion.txt        9000 video ids, one per line        (cut: jsfusion)
     val_list_jsfusion.txt          1000 video ids (1k-A), the test set (cut: jsfusion)
     jsfusion_val_caption_idx.pkl   pickled {video_id: caption index}  (cut: jsfusion, eval_captions: single)
-    train_list_miech.txt           7010 video ids                      (cut: miech)
-    test_list_miech.txt            video ids, the test set             (cut: miech)
+    train_list_miech.txt           6656 video ids                      (cut: miech)
+    test_list_miech.txt            1000 video ids, the test set        (cut: miech)
+  MSRVTT_JSFUSION_test.csv         (or in high-quality/structured-symlinks/ or msrvtt_data/) the 1k-A test:
+                                   header key;vid_key;video_id;sentence, one caption per video
   videos/all/<video_id>.mp4"""
     option_specs = {
         "cut": Option("jsfusion", choices=tuple(_SPLIT_LISTS), help="train/test split lists"),
         "eval_captions": Option("single", choices=("single", "all"), help="captions per video at evaluation"),
         "val_source": Option("holdout", choices=("holdout", "test"),
                              help="val = 10% of the train list (removed from train) or the test list (official)"),
+        "caption_source": Option("auto", choices=("auto", "msrvtt_json", "jsfusion_csv"),
+                                 help="the 1k-A test caption: MSR_VTT.json + caption index pkl, or JSFusion's csv"),
     }
 
     def _captions_by_video(self) -> tuple[Path, dict[str, list[str]]]:
-        path = self.require_file("annotation/MSR_VTT.json")
+        path = self.require_file(_ANNOTATION)
         document = read_json(path)
         annotations = document.get("annotations") if isinstance(document, dict) else None
         if not isinstance(annotations, list):
@@ -140,7 +138,7 @@ DATA_ROOT/msrvtt/
             by_video[entry["image_id"]].append(entry["caption"].strip())
         return path, by_video
 
-    def _video_ids(self, split: str) -> tuple[Path, list[tuple[int, str]]]:
+    def video_ids(self, split: str) -> tuple[Path, list[tuple[int, str]]]:
         """The list file ``split`` reads and its (line, video id) entries after the holdout rule."""
         lists = _SPLIT_LISTS[self.options["cut"]]
         holdout = self.options["val_source"] == "holdout"
@@ -152,13 +150,30 @@ DATA_ROOT/msrvtt/
             entries = [(line, vid) for line, vid in entries if (vid in held) == (split == "val")]
         return path, entries
 
+    def _one_caption_source(self, split: str) -> str | None:
+        """``msrvtt_json`` or ``jsfusion_csv`` when ``split`` is evaluated on the 1k-A list with one caption per
+        video (recorded), else ``None`` (every caption, or the first, comes from ``MSR_VTT.json``)."""
+        holdout = self.options["val_source"] == "holdout"
+        on_1k_a = split == "test" or (split == "val" and not holdout)
+        if not on_1k_a or self.options["cut"] != "jsfusion" or self.options["eval_captions"] != "single":
+            return None
+        source = self.options["caption_source"]
+        if source == "auto":
+            json_files = (self.root / _ANNOTATION, self.root / _CAPTION_IDX)
+            csv_file = self.find_file(_JSFUSION_CSV, _CSV_DIRS)
+            source = "jsfusion_csv" if csv_file and not all(p.is_file() for p in json_files) else "msrvtt_json"
+        return self.record("caption_source", split, source)
+
     def _load(self, split: str) -> DatasetSplit:
-        list_path, entries = self._video_ids(split)
+        source = self._one_caption_source(split)
+        if source == "jsfusion_csv":
+            return self._load_jsfusion_csv(split)
+        list_path, entries = self.video_ids(split)
         ann_path, by_video = self._captions_by_video()
         files = [list_path, ann_path]
         single = split != "train" and self.options["eval_captions"] == "single"
         caption_index: dict[str, int] | None = None
-        if single and self.options["cut"] == "jsfusion" and list_path.name == _SPLIT_LISTS["jsfusion"]["test"]:
+        if source == "msrvtt_json":
             idx_path = self.require_file(_CAPTION_IDX)
             caption_index = load_caption_index(idx_path)
             files.append(idx_path)
@@ -180,12 +195,37 @@ DATA_ROOT/msrvtt/
             samples.append(RetrievalSample(video_id, self.video(video_id), tuple(texts)))
         return self.new_split(split, samples, files)
 
+    def _load_jsfusion_csv(self, split: str) -> DatasetSplit:
+        """The 1k-A test from JSFusion's csv: one sample per row (one caption per video). When the 1k-A list
+        is there too, both must name the same videos (the list's order is kept)."""
+        path = self.find_file(_JSFUSION_CSV, _CSV_DIRS) or self.require_file(_JSFUSION_CSV)
+        captions: dict[str, str] = {}
+        for row in read_csv(path, delimiter=";", min_fields=4):
+            video_id, sentence = row["video_id"].strip(), row["sentence"].strip()
+            if not video_id or not sentence:
+                raise row.error("empty video_id or sentence")
+            if video_id in captions:
+                raise row.error(f"video {video_id!r} appears twice (the 1k-A test has one caption per video)")
+            captions[video_id] = sentence
+        files, order = [path], list(captions)
+        list_path = self.root / _SPLITS_DIR / _SPLIT_LISTS["jsfusion"]["test"]
+        if list_path.is_file():
+            listed = [video_id for _, video_id in read_lines(list_path)]
+            if set(listed) != set(captions):
+                odd = sorted(set(listed) ^ set(captions))
+                raise AnnotationError(f"{path}: its videos differ from {list_path} ({len(odd)} in one only, e.g. "
+                                      f"{odd[0]!r})")
+            files, order = [list_path, path], listed
+        samples = [RetrievalSample(v, self.video(v), (captions[v],)) for v in order]
+        return self.new_split(split, samples, files)
+
     @classmethod
     def synthesize(cls, out_root: Path, *, num_videos: int = 24, seed: int = 0) -> Path:
-        """Train list + a 1k-A-style list (val/test); miech lists too (train = 3/4 of the jsfusion train)."""
+        """Train list + a 1k-A-style list (val/test) with its caption index and JSFusion csv (``;``, CRLF, the
+        indexed caption of each video); miech lists too (train = 3/4 of the jsfusion train)."""
         root = Path(out_root) / cls.dataset_dir
         plan = plan_videos(num_videos, seed, splits=("train", "test"))
-        offset = _SYNTH_OFFSET[cls.name]
+        offset = SYNTH_OFFSET[cls.name]
         annotations, images, caption_idx = [], [], {}
         lists: dict[str, list[str]] = {"train": [], "test": []}
         for clip in plan:
@@ -207,111 +247,11 @@ DATA_ROOT/msrvtt/
         write_lines(split_dir / "test_list_miech.txt", lists["test"])
         with open(split_dir / "jsfusion_val_caption_idx.pkl", "wb") as handle:
             pickle.dump(caption_idx, handle)
-        return root
-
-
-# --------------------------------------------------------------------------------------------------
-# Open-ended QA
-
-
-@register_adapter("msrvtt_qa")
-class MSRVTTQA(_MSRVTT):
-    """MSRVTT-QA (ClipBERT-format JSON lines from the All-in-One annotation bundle).
-
-    ``label`` is the answer's index in ``msrvtt_train_ans2label.json`` (1500 train answers) or ``None`` when
-    out of vocabulary. ``val_file``: which file the ``val`` split reads, ``val`` (the real validation file,
-    default) or ``test`` (what the official code does: it validates, and selects checkpoints, on the test file).
-    """
-
-    sample_type = OpenQASample
-    splits = ("train", "val", "test")
-    layout = """\
-DATA_ROOT/msrvtt/
-  meta_data/msrvtt_qa_{train,val,test}.jsonl   {"question": ..., "answer": ..., "video_id": "video7010"} per line
-  meta_data/msrvtt_train_ans2label.json        {"answer": label, ...}
-  videos/all/<video_id>.mp4"""
-    option_specs = {"val_file": Option("val", choices=("val", "test"), help="file read by the val split")}
-
-    def _load(self, split: str) -> DatasetSplit:
-        stem = self.options["val_file"] if split == "val" else split
-        qa_path = self.require_file(f"meta_data/msrvtt_qa_{stem}.jsonl")
-        vocab_path = self.require_file("meta_data/msrvtt_train_ans2label.json")
-        vocab = read_ans2label(vocab_path)
-        samples, fallbacks = [], []
-        for rec in read_jsonl(qa_path):
-            question, answer, video_id = rec.get_str("question"), rec.get_str("answer"), rec.get_str("video_id")
-            fallbacks.append(f"{qa_path.stem}:{rec.line}")
-            sample_id = record_id(rec.data, fallbacks[-1])
-            samples.append(OpenQASample(sample_id, self.video(video_id), question, answer, vocab.get(answer)))
-        samples = unique_or_fallback(samples, fallbacks)
-        return self.new_split(split, samples, [qa_path, vocab_path], answer_vocab=vocab)
-
-    @classmethod
-    def synthesize(cls, out_root: Path, *, num_videos: int = 24, seed: int = 0) -> Path:
-        """Three questions per video (colour, shape, direction); val/test add one out-of-vocabulary question."""
-        root = Path(out_root) / cls.dataset_dir
-        offset = _SYNTH_OFFSET[cls.name]
-        records: dict[str, list[dict[str, Any]]] = {"train": [], "val": [], "test": []}
-        for clip in plan_videos(num_videos, seed):
-            video_id = f"video{offset + clip.index}"
-            qas = questions(clip.scene, variant=clip.index)
-            if clip.split != "train":
-                qas.append(oov_question(clip.scene))
-            for qa in qas:
-                records[clip.split].append({"question": qa.question, "answer": qa.answer, "video_id": video_id,
-                                            "answer_type": qa.attribute})
-            cls._write_video(root, video_id, clip.frames())
-        for split, rows in records.items():
-            write_jsonl(root / f"meta_data/msrvtt_qa_{split}.jsonl", rows)
-        answers = sorted({r["answer"] for r in records["train"]})
-        write_json(root / "meta_data/msrvtt_train_ans2label.json", {a: i for i, a in enumerate(answers)})
-        return root
-
-
-# --------------------------------------------------------------------------------------------------
-# Multiple choice
-
-
-@register_adapter("msrvtt_mc")
-class MSRVTTMultipleChoice(_MSRVTT):
-    """MSRVTT multiple choice (JSFusion): pick the right caption among 5.
-
-    There is one file, the test set; ``val`` and ``test`` both read it (the official code also trains on it,
-    which this adapter does not offer: there is no ``train`` split).
-    """
-
-    sample_type = MultipleChoiceSample
-    splits = ("val", "test")
-    layout = """\
-DATA_ROOT/msrvtt/
-  meta_data/msrvtt_mc_test.jsonl   {"clip_name": "video7010", "options": [5 captions], "answer": 0-based} per line
-  videos/all/<clip_name>.mp4"""
-
-    def _load(self, split: str) -> DatasetSplit:
-        path = self.require_file("meta_data/msrvtt_mc_test.jsonl")
-        samples, fallbacks = [], []
-        for rec in read_jsonl(path):
-            clip, options, answer = rec.get_str("clip_name"), rec.get_str_list("options", 5), rec.get_int("answer")
-            if not 0 <= answer < len(options):
-                raise rec.error(f"answer {answer} is not a 0-based index into {len(options)} options")
-            fallbacks.append(f"{path.stem}:{rec.line}")
-            sample_id = record_id(rec.data, fallbacks[-1], keys=("question_id", "id", "clip_name"))
-            samples.append(MultipleChoiceSample(sample_id, self.video(clip), tuple(options), answer))
-        return self.new_split(split, unique_or_fallback(samples, fallbacks), [path])
-
-    @classmethod
-    def synthesize(cls, out_root: Path, *, num_videos: int = 24, seed: int = 0) -> Path:
-        """Each clip: its caption + 4 captions of other scenes (first one differs only in direction)."""
-        root = Path(out_root) / cls.dataset_dir
-        offset = _SYNTH_OFFSET[cls.name]
-        rng = np.random.default_rng([seed, 0x3C])
-        rows = []
-        for clip in plan_videos(num_videos, seed, splits=("test",)):
-            video_id = f"video{offset + clip.index}"
-            options = [caption(clip.scene)] + [caption(s) for s in distractor_scenes(clip.scene, 4, rng)]
-            order = rng.permutation(len(options))
-            rows.append({"clip_name": video_id, "options": [options[i] for i in order],
-                         "answer": int(np.flatnonzero(order == 0)[0])})
-            cls._write_video(root, video_id, clip.frames())
-        write_jsonl(root / "meta_data/msrvtt_mc_test.jsonl", rows)
+        by_video = defaultdict(list)
+        for entry in annotations:
+            by_video[entry["image_id"]].append(entry["caption"])
+        csv_rows = [(f"ret{n}", f"msr{v[len('video'):]}", v, by_video[v][caption_idx[v]])
+                    for n, v in enumerate(reversed(lists["test"]))]  # the real csv is not in list order either
+        write_rows(root / _JSFUSION_CSV, csv_rows, delimiter=";", header=("key", "vid_key", "video_id", "sentence"),
+                   newline="\r\n")
         return root

@@ -1,9 +1,18 @@
-"""MSVD-QA (Xu et al. 2017 release, as bundled by All-in-One): open-ended QA over YouTube clips.
+"""MSVD-QA (Xu et al. 2017): open-ended QA over YouTube clips, from the original release or the All-in-One bundle.
 
-Format note: the official loader calls ``pd.read_json(path, lines=True)`` and then indexes the result as
-columns, which only works when each ``*_qa_encode.json`` file is ONE line holding a JSON array of records. The
-reference could not verify the bundle's exact bytes, so this adapter accepts that form, a pretty-printed JSON
-array, and JSON lines (one record per line); all give the same samples.
+Both forms hold the same records ``{"answer", "id", "question", "video_id"}`` (the bundle's ``*_qa_encode.json``
+add ``question_encode``, which is not read) under different names:
+
+* ``annotation: official``: the release's ``{train,val,test}_qa.json``, ``answer_set.txt`` and
+  ``youtube_mapping.txt`` in ``msvd/`` (or ``msvd/MSVD-QA/``);
+* ``annotation: bundle``: ``meta_data/msvd_{train,val,test}_qa_encode.json``, ``meta_data/msvd_answer_set.txt``,
+  ``meta_data/msvd_youtube_mapping.txt``;
+* ``auto`` (default): the official files when present, else the bundle; results.json records which.
+
+The answer vocabulary (``answer_set.txt``, 1000 answers) and the splits are the same in both. Format note: the
+official loader calls ``pd.read_json(path, lines=True)`` and then indexes the result as columns, which only
+works when each file is ONE line holding a JSON array of records (the real files are); a pretty-printed array
+and JSON lines (one record per line) are accepted too and give the same samples.
 """
 
 from __future__ import annotations
@@ -26,49 +35,68 @@ from allinone_bench.errors import AnnotationError
 
 _META = "meta_data"
 _CLIPS = "YouTubeClips"
+_OFFICIAL_DIRS = ("", "MSVD-QA")
+# (qa file of a split, answer set, mapping) per form
+_NAMES = {
+    "official": ("{split}_qa.json", "answer_set.txt", "youtube_mapping.txt"),
+    "bundle": (f"{_META}/msvd_{{split}}_qa_encode.json", f"{_META}/msvd_answer_set.txt",
+               f"{_META}/msvd_youtube_mapping.txt"),
+}
 
 
 @register_adapter("msvd_qa")
 class MSVDQA(DatasetAdapter):
-    """MSVD-QA. ``video_id`` (int N) maps to a clip through ``msvd_youtube_mapping.txt`` (``<clip> vidN``);
-    ``label`` is the answer's line index in ``msvd_answer_set.txt`` (1000 answers) or ``None`` when out of
-    vocabulary. ``val_file``: ``val`` (default, the real validation file) or ``test`` (the official code
-    validates, and selects checkpoints, on the test file)."""
+    """MSVD-QA. ``video_id`` (int N) maps to a clip through the mapping file (``<clip> vidN``); ``label`` is the
+    answer's line index in the answer set (1000 answers) or ``None`` when out of vocabulary. ``val_file``:
+    ``val`` (default, the real validation file) or ``test`` (the official code validates, and selects
+    checkpoints, on the test file). ``annotation``: see the module docstring."""
 
     sample_type = OpenQASample
     dataset_dir = "msvd"
     splits = ("train", "val", "test")
     layout = """\
 DATA_ROOT/msvd/
-  meta_data/msvd_{train,val,test}_qa_encode.json   one line: [{"video_id": 1, "question": ..., "answer": ...}, ...]
-                                                   (a pretty-printed array or JSON lines are accepted too)
-  meta_data/msvd_answer_set.txt                    one answer per line, label = line index (0-based)
-  meta_data/msvd_youtube_mapping.txt               "<youtube_clip_name> vid<N>" per line
+  {train,val,test}_qa.json                 original release (or in MSVD-QA/): one line
+                                           [{"answer": ..., "id": 0, "question": ..., "video_id": 1}, ...]
+  answer_set.txt                           one answer per line, label = line index (0-based)
+  youtube_mapping.txt                      "<youtube_clip_name> vid<N>" per line
+  meta_data/msvd_{train,val,test}_qa_encode.json, meta_data/msvd_answer_set.txt,
+  meta_data/msvd_youtube_mapping.txt       the same files under the All-in-One bundle's names (alternative)
   YouTubeClips/<youtube_clip_name>.avi"""
-    option_specs = {"val_file": Option("val", choices=("val", "test"), help="file read by the val split")}
+    option_specs = {
+        "val_file": Option("val", choices=("val", "test"), help="file read by the val split"),
+        "annotation": Option("auto", choices=("auto", "official", "bundle"),
+                             help="original release names, or the All-in-One bundle's (auto: original if present)"),
+    }
 
-    def _mapping(self) -> tuple[Path, dict[str, str]]:
-        path = self.require_file(f"{_META}/msvd_youtube_mapping.txt")
+    def _files(self, split: str) -> tuple[Path, Path, Path]:
+        """The QA, answer-set and mapping files ``split`` reads, in the form :meth:`choose_annotation` picks."""
+        stem = self.options["val_file"] if split == "val" else split
+        official = [self.locate(name.format(split=stem), _OFFICIAL_DIRS) for name in _NAMES["official"]]
+        bundle = [self.root / name.format(split=stem) for name in _NAMES["bundle"]]
+        qa, answers, mapping = official if self.choose_annotation(split, official, bundle) == "official" else bundle
+        return qa, answers, mapping
+
+    @staticmethod
+    def _mapping(path: Path) -> dict[str, str]:
         mapping: dict[str, str] = {}
         for line, text in read_lines(path):
             parts = text.split()
             if len(parts) != 2 or not parts[1].startswith("vid"):
                 raise AnnotationError(f"{path}:{line}: expected '<youtube_clip_name> vid<N>', got {text!r}")
             mapping[parts[1]] = parts[0]
-        return path, mapping
+        return mapping
 
-    def _answer_set(self) -> tuple[Path, dict[str, int]]:
-        path = self.require_file(f"{_META}/msvd_answer_set.txt")
+    @staticmethod
+    def _answer_set(path: Path) -> dict[str, int]:
         vocab: dict[str, int] = {}
         for line, answer in read_lines(path):
             vocab.setdefault(answer, line - 1)
-        return path, vocab
+        return vocab
 
     def _load(self, split: str) -> DatasetSplit:
-        stem = self.options["val_file"] if split == "val" else split
-        qa_path = self.require_file(f"{_META}/msvd_{stem}_qa_encode.json")
-        map_path, mapping = self._mapping()
-        vocab_path, vocab = self._answer_set()
+        qa_path, vocab_path, map_path = self._files(split)
+        mapping, vocab = self._mapping(map_path), self._answer_set(vocab_path)
         samples, fallbacks = [], []
         for rec in read_json_records(qa_path):
             video_id, question, answer = rec.get_int("video_id"), rec.get_str("question"), rec.get_str("answer")
@@ -84,7 +112,8 @@ DATA_ROOT/msvd/
 
     @classmethod
     def synthesize(cls, out_root: Path, *, num_videos: int = 24, seed: int = 0) -> Path:
-        """Official one-line-array QA files; answer set = train answers; val/test get one OOV question each."""
+        """One-line-array QA files in both forms (the original names at the dataset root, the bundle's under
+        ``meta_data/``, same records); answer set = train answers; val/test get one OOV question each."""
         root = Path(out_root) / cls.dataset_dir
         records: dict[str, list[dict[str, Any]]] = {"train": [], "val": [], "test": []}
         mapping = []
@@ -101,8 +130,10 @@ DATA_ROOT/msvd/
                      "video_id": video_id}
                 )
             write_mp4(root / _CLIPS / f"{name}.avi", clip.frames(), fps=FPS)
-        for split, rows in records.items():
-            write_json(root / f"{_META}/msvd_{split}_qa_encode.json", rows)
-        write_lines(root / f"{_META}/msvd_answer_set.txt", sorted({r["answer"] for r in records["train"]}))
-        write_lines(root / f"{_META}/msvd_youtube_mapping.txt", mapping)
+        answers = sorted({r["answer"] for r in records["train"]})
+        for qa_name, answer_name, map_name in _NAMES.values():
+            for split, rows in records.items():
+                write_json(root / qa_name.format(split=split), rows)
+            write_lines(root / answer_name, answers)
+            write_lines(root / map_name, mapping)
         return root

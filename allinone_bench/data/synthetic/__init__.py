@@ -36,6 +36,7 @@ __all__ = [
     "SEGMENT_FRAMES",
     "SHAPES",
     "SIZE",
+    "SYNTHETIC_FORMAT",
     "QuestionAnswer",
     "Scene",
     "SyntheticVideo",
@@ -60,6 +61,11 @@ __all__ = [
     "write_mp4",
     "write_video",
 ]
+
+
+SYNTHETIC_FORMAT = 2
+"""Bumped whenever a synthetic writer changes what it writes, so cached synthetic sets are rewritten
+(2: LSMDC-MC in the release's three formats; original QA release files beside the bundle's)."""
 
 
 def synthesize(adapter_name: str, out_root: Path | str, num_videos: int = 24, seed: int = 0) -> Path:

@@ -30,14 +30,16 @@ def write_jsonl(path: Path | str, records: Iterable[Any]) -> Path:
     return path
 
 
-def write_lines(path: Path | str, lines: Iterable[str]) -> Path:
+def write_lines(path: Path | str, lines: Iterable[str], *, newline: str = "\n") -> Path:
+    """Each line followed by ``newline`` (``"\r\n"`` for the releases that ship Windows line ends)."""
     path = _prepare(path)
-    path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        handle.write("".join(f"{line}{newline}" for line in lines))
     return path
 
 
 def write_rows(path: Path | str, rows: Iterable[Sequence[Any]], delimiter: str = "\t",
-               header: Sequence[str] | None = None) -> Path:
+               header: Sequence[str] | None = None, *, newline: str = "\n") -> Path:
     """Delimited rows without quoting (fields must not contain the delimiter or newlines)."""
     lines = [] if header is None else [delimiter.join(header)]
     for row in rows:
@@ -46,4 +48,4 @@ def write_rows(path: Path | str, rows: Iterable[Sequence[Any]], delimiter: str =
         if bad:
             raise ValueError(f"field {bad[0]!r} contains the delimiter or a newline")
         lines.append(delimiter.join(fields))
-    return write_lines(path, lines)
+    return write_lines(path, lines, newline=newline)
