@@ -73,9 +73,10 @@ def test_mappings_use_our_task_and_metric_names(board: Leaderboard) -> None:
             assert isinstance(name, str) and name in written[mapping.task], (board.table, key, name)
 
 
-def test_tables_without_a_task_of_ours() -> None:
-    # TVQA (2d) and Ego4D (4) have no registered task; Table 1 takes every run (model rows).
-    assert get_leaderboard("2d").tasks == () and get_leaderboard("4").tasks == ()
+def test_tvqa_and_ego4d_tables_take_our_tasks() -> None:
+    # TVQA (2d) and Ego4D (4: zero-shot and fine-tune columns); Table 1 takes every run (model rows).
+    assert get_leaderboard("2d").tasks == ("tvqa_mc",)
+    assert get_leaderboard("4").tasks == ("ego4d_mc", "ego4d_mc_finetune")
     assert get_leaderboard("1").tasks == ("*",)
 
 

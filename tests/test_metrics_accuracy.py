@@ -157,7 +157,7 @@ def test_compute_with_explicit_records_leaves_state_alone() -> None:
 
 # --------------------------------------------------------------------------------------------- registry
 def test_registry_names_and_aliases() -> None:
-    assert {"accuracy", "mc_accuracy", "topk_accuracy", "retrieval", "captioning"} == set(list_metrics())
+    assert {"accuracy", "mc_accuracy", "mc_group_accuracy", "topk_accuracy", "retrieval", "captioning"} == set(list_metrics())
     assert get_metric("acc_in_vocab") is AccuracyMetric and get_metric("cider") is CaptioningMetric
     with pytest.raises(ConfigError, match="unknown metric 'bleu5'"):
         get_metric("bleu5")

@@ -61,6 +61,7 @@ def data_rows(*, backends: tuple[str, ...] = ("decord", "pyav"), workers: tuple[
               clips: int = 8, seconds: int = 4, warmup: int = 1, repeats: int = 3) -> list[Row]:
     """Clips/s of decode + transform per backend (one process), then of a DataLoader per worker count."""
     from allinone_bench.data.pipeline import VIDEO_BACKENDS
+    from allinone_bench.engine.loader import loader_kwargs
 
     cpu = torch.device("cpu")
     rows = []
@@ -74,7 +75,7 @@ def data_rows(*, backends: tuple[str, ...] = ("decord", "pyav"), workers: tuple[
                             {"clips_per_s": round(1 / t.median_s, 1), "workers": 0}, round(t.peak_mib, 1)))
         for n in workers:
             ds = _ClipSet(clip, clips, "auto")
-            loader = torch.utils.data.DataLoader(ds, batch_size=4, num_workers=n, persistent_workers=n > 0)
+            loader = torch.utils.data.DataLoader(ds, batch_size=4, **loader_kwargs(n, cpu))  # iterated repeatedly
             t = measure(lambda dl=loader: list(dl), device=cpu, warmup=warmup, repeats=repeats)
             rows.append(Row("data", f"DataLoader {n} workers", f"{clips} clips, batch 4, auto backend; {setting}",
                             t.median_s, {"clips_per_s": round(clips / t.median_s, 1), "workers": n},

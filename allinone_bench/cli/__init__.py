@@ -35,7 +35,7 @@ def _root() -> None:
 
 # Command modules, in --help order. Each defines ``register(app)``.
 _COMMAND_MODULES: tuple[str, ...] = ("run_cmds", "data_cmds", "model_cmds", "profile_cmds", "report_cmds",
-                                     "bench_cmds")
+                                     "bench_cmds", "study_cmds", "figure_cmds")
 
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"allinone_bench.cli.{_name}").register(app)

@@ -37,6 +37,8 @@ def run(
     resume: Annotated[Path | None, typer.Option("--resume", help="Continue an interrupted run directory.")] = None,
     run_id: Annotated[str | None, typer.Option("--run-id", help="Run directory name (existing: resumes).")] = None,
     device: Annotated[str | None, typer.Option("--device", help="cpu | cuda | cuda:N (default: best).")] = None,
+    seeds: Annotated[str | None, typer.Option("--seeds", help="Several seeds, e.g. 0,1,2: one run each (a "
+                                              "one-axis study), then OUTPUT/TASK/summary.md with mean ± std.")] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Smoke run: evaluate and finetune on N "
                                               "samples per split (first N by id); table/plot leave it out.")] = None,
     limit_seed: Annotated[int | None, typer.Option("--limit-seed", help="With --limit: a seeded random sample "
@@ -70,6 +72,17 @@ def run(
                           "other options (--set, --variant, --checkpoint, --seed, --data-root, --zero-shot, "
                           "--limit) are not allowed")
     check_limit(limit, limit_seed)
+    if seeds is not None:
+        if resume is not None or seed is not None or run_id is not None or limit is not None:
+            raise ConfigError("run --seeds: not with --resume, --seed, --run-id or --limit (each seed is a full run)")
+        from allinone_bench.cli.study_cmds import execute
+        from allinone_bench.study.spec import parse_seeds, validate
+
+        spec = validate({"task": task, "seeds": parse_seeds(seeds), "set": parse_set_args(set_),
+                         "output_dir": output_dir, "data_root": data_root, "checkpoint": checkpoint,
+                         "variant": variant, "zero_shot": zero_shot}, "run --seeds")
+        execute(spec, summary_dir=output_dir / spec.task)
+        return
     opts = RunOptions(
         task=task or "", data_root=data_root, checkpoint=checkpoint, variant=variant, zero_shot=zero_shot,
         output_dir=output_dir, seed=seed, overrides=parse_set_args(set_), resume=resume, run_id=run_id,

@@ -149,6 +149,10 @@ class ClipLoader:
                     f"{video.path}: a start/end window needs the clip's fps, which is unknown here "
                     "(frame directories store none; the adapter should set VideoRef.fps)"
                 )
+            if video.frame_window is not None:  # official Ego4D: segments over the span, then clamp each index
+                first, length = video.frame_window
+                picked = sample_indices(length, proto.num_frames, proto.sampling, gen) + first
+                return np.clip(picked, 0, info.num_frames - 1)
             return sample_indices(info.num_frames, proto.num_frames, proto.sampling, gen, window=window, fps=info.fps)
 
         path = Path(video.path)

@@ -27,6 +27,9 @@ class VideoRef:
     start: float | None = None
     end: float | None = None
     fps: float | None = None
+    frame_window: tuple[int, int] | None = None
+    """``(first, length)`` in frame indices (Ego4D's official ``frame_loc - 60`` .. ``+ 60``): the ``T``
+    segments are laid over this span *before* clamping each index into the video, as the official reader does."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,13 @@ class MultipleChoiceSample:
     options: tuple[str, ...]
     answer: int
     question: str = ""
+    context: str = ""
+    """Extra text for the prompt (TVQA subtitles cut to the question's window); used when the task asks."""
+    option_videos: tuple[VideoRef, ...] = ()
+    """One clip per option (EgoMCQ: one text, 5 candidate clips); then ``video`` is the first and the kind
+    pairs ``question`` with every option clip."""
+    group: str = ""
+    """Sub-benchmark of the question (EgoMCQ ``inter`` / ``intra``), reported as a separate accuracy."""
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from torch.utils.data import DataLoader
 
 from allinone_bench.engine import dist
 from allinone_bench.engine.cache import ChunkCache
+from allinone_bench.engine.loader import WaitMeter, loader_kwargs, resolve_workers
 from allinone_bench.engine.precision import Precision
 from allinone_bench.engine.progress import add_task, make_progress
 from allinone_bench.errors import BenchError
@@ -127,8 +128,9 @@ class Evaluator:
         self.fingerprint = fingerprint
         self._split_loader = split_loader
         self.console = console or Console(stderr=True)
-        self.num_workers = config.eval.num_workers if num_workers is None else num_workers
+        self.num_workers = resolve_workers(config.eval.num_workers if num_workers is None else num_workers)
         self.counters: dict[str, int] = {}  # items computed (not read from cache) per map name
+        self.data_wait = WaitMeter()  # time blocked on the next batch, over every map
 
     # ------------------------------------------------------------------ one evaluation
     def evaluate(self, kind: TaskKind, model: torch.nn.Module, split: Any) -> Evaluation:
@@ -223,19 +225,17 @@ class Evaluator:
         out: dict[str, Any] = {}
         if not items:
             return out
-        workers = self.num_workers if num_workers is None else num_workers
+        workers = self.num_workers if num_workers is None else resolve_workers(num_workers)
         loader = DataLoader(
             ItemDataset(items, keys, prepare),
             batch_size=batch_size or self.config.eval.batch_size,
             shuffle=False,
-            num_workers=workers,
             collate_fn=_KeyedCollate(collate or torch.utils.data.default_collate),
-            pin_memory=self.device.type == "cuda",
-            persistent_workers=False,
+            **loader_kwargs(workers, self.device, persistent=False),  # one pass per loader
         )
         with make_progress(self.console) as progress:
             task = add_task(progress, desc or f"eval {self.tag} {name}", total=len(items))
-            for batch_keys, batch in loader:
+            for batch_keys, batch in self.data_wait.iterate(loader):
                 with torch.no_grad(), self.autocast():
                     results = forward(to_device(batch, self.device))
                 if len(results) != len(batch_keys):

@@ -26,6 +26,7 @@ from rich.console import Console
 from allinone_bench.engine import dist
 from allinone_bench.engine.evaluator import Evaluation, Evaluator
 from allinone_bench.engine.limit import describe_limit, limit_split
+from allinone_bench.engine.loader import data_wait_timing
 from allinone_bench.engine.notices import Notices
 from allinone_bench.engine.precision import resolve_precision
 from allinone_bench.engine.rundir import RunDir, atomic_write_json, new_run_id
@@ -442,7 +443,8 @@ def _run_task(opts: RunOptions, notices: Notices) -> RunResult:
     # ---- test evaluation
     test_split, total, skipped = splits.load("test")
     t_ev = time.monotonic()
-    evaluation = evaluator(f"{test_split.split}/{stage}").evaluate(kind, model, test_split)
+    test_eval = evaluator(f"{test_split.split}/{stage}")
+    evaluation = test_eval.evaluate(kind, model, test_split)
     records, metrics = evaluation.records, evaluation.metrics
     eval_s = time.monotonic() - t_ev
     absent = [m for m in cfg.metric_names if m not in metrics]
@@ -469,7 +471,10 @@ def _run_task(opts: RunOptions, notices: Notices) -> RunResult:
                 note=cfg.selection.official_protocol_note if selects_on_test else None),
             data_root=data_root, synthetic=synthetic, train_split=train_split,
             timing=Timing(started=started_wall.isoformat(), finished=datetime.now(timezone.utc).isoformat(),
-                          total_s=time.monotonic() - t0, finetune_s=finetune_s, eval_s=eval_s),
+                          total_s=time.monotonic() - t0, finetune_s=finetune_s, eval_s=eval_s,
+                          **data_wait_timing(history, test_eval.data_wait.wait_s, eval_s),
+                          num_workers={"eval": test_eval.num_workers,
+                                       **({"finetune": trainer.workers} if finetune else {})}),
             history=history, zero_shot=zero_shot, finetuned=finetune, warnings=warnings, run_dir=run_dir,
             precision=precision,
         )

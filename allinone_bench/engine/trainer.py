@@ -24,6 +24,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 
 from allinone_bench.engine import dist
+from allinone_bench.engine.loader import WaitMeter, loader_kwargs, resolve_workers, share
 from allinone_bench.engine.optim import (
     Schedule,
     accumulation_window,
@@ -123,6 +124,7 @@ class Trainer:
         self.callbacks = list(callbacks)
         self.console = console or Console(stderr=True)
         self.state = TrainState()
+        self.workers = resolve_workers(self.ft.num_workers)
 
     # ------------------------------------------------------------------ setup
     def _loader(self, dataset: EpochDataset[Any], epoch: int) -> DataLoader[Any]:
@@ -138,12 +140,12 @@ class Trainer:
             dataset,
             batch_size=self.ft.per_device_batch_size,
             sampler=sampler,
-            num_workers=self.ft.num_workers,
             collate_fn=self.kind.collate,
-            pin_memory=self.device.type == "cuda",
             drop_last=False,
             worker_init_fn=worker_init_fn,
-            persistent_workers=False,
+            # A loader per epoch, not persistent: workers hold copies of the dataset, whose examples depend on
+            # the epoch set in this process (set_epoch), so workers must not outlive it.
+            **loader_kwargs(self.workers, self.device, persistent=False),
         )
 
     def _wrap(self) -> nn.Module:
@@ -266,11 +268,12 @@ class Trainer:
         accum = schedule.accumulation
         n_batches = len(loader)
         total_loss, seen, start = 0.0, 0, time.monotonic()
+        meter = WaitMeter()
         checks = self._mid_epoch_checks(n_batches)
         optimizer.zero_grad(set_to_none=True)
         with make_progress(self.console) as progress:
             task = add_task(progress, f"train epoch {epoch + 1}/{self.ft.epochs}", total=n_batches, unit="batches")
-            for i, batch in enumerate(loader):
+            for i, batch in enumerate(meter.iterate(loader)):
                 boundary = (i + 1) % accum == 0 or i + 1 == n_batches
                 batch = to_device(batch, self.device)
                 sync = boundary or not isinstance(wrapped, DistributedDataParallel)
@@ -302,8 +305,10 @@ class Trainer:
                 lr = optimizer.param_groups[0]["lr"]
                 progress.update(task, advance=1, info=f"loss {total_loss / seen:.4f} lr {lr:.2e}")
         self.model.eval()
+        epoch_s = time.monotonic() - start
         return {"train_loss": dist.all_reduce_mean(total_loss / max(seen, 1)),
-                "lr": scheduler.get_last_lr()[0], "time_s": time.monotonic() - start}
+                "lr": scheduler.get_last_lr()[0], "time_s": epoch_s,
+                "data_wait_s": round(meter.wait_s, 4), "data_wait_share": share(meter.wait_s, epoch_s)}
 
     def _step(self, optimizer: torch.optim.Optimizer, scheduler: Any, scaler: Any) -> None:
         if self.ft.grad_clip is not None:

@@ -40,6 +40,7 @@ from allinone_bench.metrics.captioning import (
     score_captions,
     simple_tokenize,
 )
+from allinone_bench.metrics.mc_groups import GroupedChoiceMetric
 from allinone_bench.metrics.probe import DEFAULT_C_GRID, LinearProbe, fit_linear_probe
 from allinone_bench.metrics.ranking import TIE_RULES, RankCounts, TieRule, rank_counts
 from allinone_bench.metrics.retrieval import (

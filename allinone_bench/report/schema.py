@@ -175,13 +175,20 @@ class Versions(_Block):
 
 
 class Timing(_Block):
-    """ISO-8601 UTC start and end of the run, and seconds spent."""
+    """ISO-8601 UTC start and end of the run, and seconds spent. ``*_data_wait_s``: seconds blocked on the next
+    batch (training epochs for finetune, the test evaluation for eval), and ``*_share`` that over the stage's
+    time (None when the stage did not run); ``num_workers``: the resolved DataLoader workers per stage."""
 
     started: str
     finished: str
     total_s: float
     finetune_s: float = 0.0
     eval_s: float = 0.0
+    finetune_data_wait_s: float = 0.0
+    finetune_data_wait_share: float | None = None
+    eval_data_wait_s: float = 0.0
+    eval_data_wait_share: float | None = None
+    num_workers: dict[str, int] = Field(default_factory=dict)
 
 
 class Results(_Block):

@@ -31,6 +31,7 @@ from allinone_bench.errors import ConfigError
 
 Sampling = Literal["uniform", "rand"]
 SplitRole = Literal["train", "val", "test"]
+Workers = Union[int, Literal["auto"]]  # DataLoader workers; auto: see allinone_bench.engine.loader
 
 
 @dataclass
@@ -72,6 +73,7 @@ class TextSettings:
 
     max_len: int = 40
     mode: Literal["single", "paragraph"] = "single"
+    subtitles: Literal["none", "window"] = "none"  # TVQA: add the subtitle lines of the question's window
 
 
 @dataclass
@@ -170,7 +172,7 @@ class FinetuneSettings:
     per_device_batch_size: int = 16
     grad_clip: float | None = None
     precision: Literal["auto", "auto_fp16", "bf16", "fp16", "fp32"] = "auto"
-    num_workers: int = 4
+    num_workers: Workers = "auto"
     eval_every: int = 1
     val_check_interval: float = 1.0
     find_unused_parameters: bool = True
@@ -181,7 +183,7 @@ class EvalSettings:
     """Evaluation batching (per device) and loader workers."""
 
     batch_size: int = 32
-    num_workers: int = 4
+    num_workers: Workers = "auto"
     precision: Literal["auto", "auto_fp16", "bf16", "fp16", "fp32"] = "auto"
 
 

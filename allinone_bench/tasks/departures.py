@@ -57,6 +57,18 @@ DEPARTURES: tuple[Departure, ...] = (
     Departure("msrvtt_mc_training", (), ("msrvtt_mc",),
               "MSRVTT-MC reads msrvtt_mc_test.jsonl for every split, finetuning included (not reproduced: "
               "training on the test questions; the task is evaluation-only, the paper's zero-shot protocol)"),
+    Departure("tvqa_frames", (), ("tvqa_mc",),
+              "the TVQA loader keeps cv2's BGR frames and swaps the T and C axes (bugs, not reproduced)"),
+    Departure("tvqa_nan_window", (), ("tvqa_mc",),
+              "a 'NaN-NaN' ts crashes the TVQA loader, which then uses a random other question (not reproduced)"),
+    Departure("tvqa_truncation", ("options.truncation",), ("tvqa_mc",),
+              "the TVQA prompt is cut at its end (max_text_len 100), losing the answer of a long prompt"),
+    Departure("ego4d_options", (), ("ego4d_mc", "ego4d_mc_finetune"),
+              "Ego4D MC scores only the first 4 options (draw_false_text 4; not reproduced: all 5 scored)"),
+    Departure("ego4d_unmatched", (), ("ego4d_mc", "ego4d_mc_finetune"),
+              "an Ego4D MC row whose gt text matches no option gets label 0 (not reproduced: listed and skipped)"),
+    Departure("ego4d_finetune_split", ("dataset.options.split",), ("ego4d_mc_finetune",),
+              "Ego4D MC has no training file: the official config finetunes and validates on mc_val.csv itself"),
     Departure("unreadable_videos", (), (),
               "an unreadable video is replaced by a random other sample (not reproduced: here a missing video "
               "is dropped and counted, an undecodable one stops the run naming the file)"),

@@ -34,6 +34,7 @@ from allinone_bench.tasks.base import (
     Record,
     register_kind,
 )
+from allinone_bench.tasks.batching import stable_rng
 
 __all__ = ["MultipleChoiceKind", "MultipleChoiceOptions", "OptionScoringKind", "collate_options"]
 
@@ -88,16 +89,27 @@ class OptionScoringKind(PerSampleKind):
                 raise DataError(f"task {self.config.name}: sample {sample.id!r} has {len(sample.options)} options "
                                 f"and answer {sample.answer}; need >= 2 options and a 0-based answer among them")
 
-    def _item(self, sample: MultipleChoiceSample, clip: torch.Tensor) -> Batch:
-        ids, mask = self.encode_text(self.option_texts(sample))
+    def _item(self, sample: MultipleChoiceSample, load: Any) -> Batch:
+        """``load(video_ref, option) -> clip``. A sample with ``option_videos`` (EgoMCQ: one text, K clips) pairs
+        its ``question`` with every option clip; the batch's ``video`` is then (K, T, 3, H, W)."""
+        if sample.option_videos:
+            clip = torch.stack([load(v, i) for i, v in enumerate(sample.option_videos)])
+            texts = [sample.question] * len(sample.option_videos)
+        else:
+            clip, texts = load(sample.video, 0), self.option_texts(sample)
+        ids, mask = self.encode_text(texts)
         return {"video": clip, "text_ids": ids, "text_mask": mask,
                 "answer": torch.tensor(int(sample.answer), dtype=torch.long)}
 
     def train_item(self, sample: MultipleChoiceSample, rng: np.random.Generator) -> Batch:
-        return self._item(sample, self.load_clip(sample.video, train=True, rng=rng))
+        return self._item(sample, lambda video, _option: self.load_clip(video, train=True, rng=rng))
 
     def eval_item(self, sample: MultipleChoiceSample) -> Batch:
-        return self._item(sample, self.eval_clip(sample))
+        if not sample.option_videos:
+            return self._item(sample, lambda _video, _option: self.eval_clip(sample))
+        # One text, K clips (EgoMCQ): each option clip's frames come from an rng of (seed, sample id, option).
+        return self._item(sample, lambda video, option: self.load_clip(
+            video, train=False, rng=stable_rng(self.config.seed, "eval-view", 0, sample.id, option)))
 
     def collate(self, items: list[Batch]) -> Batch:
         return collate_options(items)
@@ -108,7 +120,8 @@ class OptionScoringKind(PerSampleKind):
         sample i is repeated K_i times, so all options of a batch go through one joint pass."""
         option_mask: torch.Tensor = batch["option_mask"]
         counts = option_mask.sum(dim=1)
-        video = batch["video"].repeat_interleave(counts, dim=0)
+        video = batch["video"]
+        video = video[option_mask] if video.dim() == 6 else video.repeat_interleave(counts, dim=0)
         out = model(video, batch["text_ids"][option_mask], batch["text_mask"][option_mask])
         flat = self.score_pairs(model, out.cls_feats).float()
         scores = flat.new_full(option_mask.shape, float("-inf"))
@@ -140,8 +153,11 @@ class OptionScoringKind(PerSampleKind):
             pred = int(scores.argmax())
             records.append({"id": sample.id, "scores": scores, "answer": int(sample.answer), "pred": pred,
                             "correct": pred == int(sample.answer)})
+            if sample.group:
+                records[-1]["group"] = sample.group
         predictions = [{"id": r["id"], "answer": r["answer"], "pred": r["pred"], "correct": r["correct"],
-                        "scores": [float(x) for x in r["scores"]]} for r in records]
+                        "scores": [float(x) for x in r["scores"]], **({"group": r["group"]} if "group" in r else {})}
+                       for r in records]
         return EvalResult(records=records, predictions=predictions, protocol=protocol)
 
 
