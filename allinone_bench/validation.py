@@ -149,4 +149,4 @@ def describe_error(err: ValidationError, root: Any, where: str) -> str:
         message = f"expected {_EXPECTED[kind]}, got {value!r}"
     else:
         message = f"{first['msg']}, got {value!r}"
-    return f"{join(where, dotted)}: {message}"
+    return f"{join(where, dotted) if dotted else where.rstrip(':')}: {message}"

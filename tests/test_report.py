@@ -245,7 +245,7 @@ def test_pretraining_data_comes_from_the_strict_checkpoint_registry(engine_run: 
     row = _ours("5a", tmp_path / "runs")
     assert row["PT Data"] == "WebVid + HowTo100M" and "[my-ckpt]" in row["Method"]
     registry.write_text("checkpoints:\n  - {name: my-ckpt, variant: ti}\n")  # malformed: an error, not '-'
-    with pytest.raises(CheckpointError, match="checkpoint entry 'my-ckpt': url: required key missing"):
+    with pytest.raises(CheckpointError, match="checkpoint entry 'my-ckpt': urls: required key missing"):
         _ours("5a", tmp_path / "runs")
 
 

@@ -17,7 +17,8 @@ from allinone_bench.errors import BenchError
 
 app = typer.Typer(
     name="allinone-bench",
-    help="Benchmark and evaluation harness for the All-in-One video-language Transformer (CVPR 2023).",
+    help="Benchmark and evaluation harness for the All-in-One video-language Transformer (CVPR 2023).\n\n"
+    "Exit codes: 0 success; 1 a run, download or check failed; 2 bad input (one line naming the file or option).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

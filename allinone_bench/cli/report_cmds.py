@@ -6,8 +6,11 @@ Thin on purpose: parse options, call :mod:`allinone_bench.report`, print. Tables
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 from rich.console import Console
@@ -18,7 +21,7 @@ from allinone_bench.errors import ConfigError
 from allinone_bench.report.display import metric_with_unit
 
 if TYPE_CHECKING:  # the report modules (pandas, pydantic) load inside the commands: `tasks` stays fast
-    from allinone_bench.report.store import RunRecord
+    from allinone_bench.report.store import RunGroup, RunRecord
 
 DEFAULT_RUNS_DIR = Path("runs")
 
@@ -102,11 +105,19 @@ def results(
     runs: Path = typer.Option(DEFAULT_RUNS_DIR, "--runs", help="Directory of runs."),
     task: Optional[str] = typer.Option(None, "--task", help="Only runs of this task."),
     grouped: bool = typer.Option(False, "--grouped", help="Pool runs that differ only by seed (mean ± std)."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv (json/csv: one row per run or "
+                                                           "group on stdout, for scripts)."),
 ) -> None:
     """List finished runs: task, metrics, model, seed, date."""
     from allinone_bench.report.store import group_by_seed, load_runs
 
+    if fmt not in ("table", "json", "csv"):
+        raise ConfigError(f"unknown --format {fmt!r}; expected one of table, json, csv")
     records = load_runs(runs, task=task)
+    if fmt != "table":
+        rows = [_group_row(g) for g in group_by_seed(records)] if grouped else [_run_row(r) for r in records]
+        typer.echo(json.dumps(rows, indent=2) if fmt == "json" else _csv(rows), nl=fmt == "json")
+        return
     if not records:
         console.print(f"no results.json under {escape(str(runs))}")
         return
@@ -127,6 +138,38 @@ def results(
             listing.add_row(escape(run.run_id), escape(run.task), escape(metrics), _model_text(run),
                             str(run.seed), _date_text(run))
     console.print(listing)
+
+
+def _run_row(run: RunRecord) -> dict[str, Any]:
+    """One run for ``results --format json|csv``."""
+    return {"run_id": run.run_id, "task": run.task, "task_version": run.results.task_version, "path": str(run.path),
+            "metrics": dict(run.metrics), "variant": run.model.variant, "checkpoint": run.model.checkpoint,
+            "params": run.model.params, "seed": run.seed, "zero_shot": run.zero_shot, "synthetic": run.synthetic,
+            "date": run.date.isoformat() if run.date else None}
+
+
+def _group_row(group: RunGroup) -> dict[str, Any]:
+    """One seed group: mean, std and count of every metric."""
+    names = sorted({m for r in group.runs for m in r.metrics})
+    stats = {m: group.stat(m) for m in names}
+    return {**{k: v for k, v in _run_row(group.first).items() if k not in ("run_id", "path", "metrics", "seed",
+                                                                             "date")},
+            "run_ids": list(group.run_ids), "seeds": list(group.seeds),
+            "metrics": {m: {"mean": s.mean, "std": s.std, "n": s.n} for m, s in stats.items() if s is not None}}
+
+
+def _csv(rows: list[dict[str, Any]]) -> str:
+    """Flat CSV (nested keys dotted: ``metrics.t2v_R@1``, ``metrics.acc.mean``; lists joined by ``;``)."""
+    from allinone_bench.report.store import flatten
+
+    flat = [{k: ";".join(map(str, v)) if isinstance(v, list) else v for k, v in flatten(row).items()}
+            for row in rows]
+    columns = list(dict.fromkeys(key for row in flat for key in row))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(flat)
+    return buffer.getvalue()
 
 
 def _model_text(run: RunRecord) -> str:

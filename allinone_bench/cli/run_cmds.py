@@ -47,11 +47,20 @@ def run(
     log_interval: Annotated[float | None, typer.Option("--log-interval", min=0.001, help="Seconds between progress "
                                                        "lines when the output is not a terminal (also at each "
                                                        "10%); default 30.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results object (results.json) on stdout "
+                                          "instead of the table; progress stays on stderr.")] = False,
+    log: Annotated[list[str] | None, typer.Option("--log", help="Extra training-curve logger: tensorboard "
+                                                  "(writes RUN_DIR/tensorboard; needs the tensorboard extra). "
+                                                  "train_log.jsonl is always written.")] = None,
 ) -> None:
-    """Finetune (or zero-shot) and evaluate TASK; write OUTPUT/TASK/RUN_ID/results.json and print the metrics."""
+    """Finetune (or zero-shot) and evaluate TASK; write OUTPUT/TASK/RUN_ID/results.json and print the metrics.
+
+    Exit code: 0 success, 1 the run failed, 2 bad input (a one-line reason naming the file or option).
+    """
     from allinone_bench.engine import RunOptions, run_task
     from allinone_bench.engine.dist import destroy_distributed, is_main_process
     from allinone_bench.engine.limit import check_limit
+    from allinone_bench.engine.loggers import build_loggers
     from allinone_bench.engine.progress import DEFAULT_INTERVAL_S, configured
     from allinone_bench.tasks.overrides import parse_set_args
 
@@ -77,7 +86,7 @@ def run(
     opts = RunOptions(
         task=task or "", data_root=data_root, checkpoint=checkpoint, variant=variant, zero_shot=zero_shot,
         output_dir=output_dir, seed=seed, overrides=parse_set_args(set_), resume=resume, run_id=run_id,
-        device=device, console=err_console, limit=limit, limit_seed=limit_seed,
+        device=device, console=err_console, limit=limit, limit_seed=limit_seed, callbacks=build_loggers(log or ()),
     )
     try:
         with configured(quiet=quiet, interval_s=DEFAULT_INTERVAL_S if log_interval is None else log_interval):
@@ -85,7 +94,10 @@ def run(
     finally:
         destroy_distributed()
     if is_main_process() and result.results is not None:
-        print_results(result.results, result.results_path)
+        if as_json:  # exactly the file's content, so scripts read the same object either way
+            typer.echo(result.results_path.read_text(encoding="utf-8"), nl=False)
+        else:
+            print_results(result.results, result.results_path)
 
 
 def print_results(results: object, path: Path) -> None:

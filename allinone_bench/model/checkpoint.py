@@ -477,7 +477,7 @@ def load_checkpoint(model: AllInOne, path_or_name: str | Path, *, strict: bool =
     report.sha256 = resolved.sha256 or (sha256_file(resolved.path) if compute_sha256 and resolved.path.is_file()
                                         else None)
     if resolved.verified:
-        report.notes.append("sha256 matches checkpoints.yaml")
+        report.notes.append(f"sha256 matches {resolved.verified_against}")
     return report
 
 

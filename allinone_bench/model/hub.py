@@ -1,7 +1,9 @@
-"""The released checkpoints (``checkpoints.yaml``) and ``--checkpoint NAME|PATH`` resolution. Nothing downloads.
+"""The released checkpoints (``checkpoints.yaml``) and ``--checkpoint NAME|PATH`` resolution. Nothing downloads
+here: ``allinone-bench checkpoints fetch`` (:mod:`allinone_bench.model.fetch`) is the only way in.
 
 A path is used as is. A name is looked up in :func:`allinone_bench.paths.checkpoint_cache_dir`; if the file
-is not there the error says exactly where to put it and where to get it. A recorded ``sha256`` is verified.
+is not there the error gives the fetch command and where the file goes. The digest in ``checkpoints.yaml``,
+else the one ``fetch`` recorded in the local lock file, is verified.
 """
 
 from __future__ import annotations
@@ -12,10 +14,19 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from allinone_bench import paths
 from allinone_bench.errors import CheckpointError
+from allinone_bench.model import lockfile
 from allinone_bench.validation import describe_error
 
 CHECKPOINT_SUFFIXES: tuple[str, ...] = (".ckpt", ".pt", ".pth", ".bin", ".safetensors")
@@ -31,18 +42,19 @@ def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
 
 
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$")]
+NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 
 
 class CheckpointEntry(BaseModel):
-    """One released checkpoint as listed in ``checkpoints.yaml`` (validated: unknown keys and a malformed
-    ``sha256`` are errors naming the file and the entry)."""
+    """One released checkpoint as listed in ``checkpoints.yaml`` (``urls``: tried in order by ``fetch``);
+    validated, so an unknown key or a malformed ``sha256`` is an error naming the file, the entry and the key."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: Annotated[str, StringConstraints(min_length=1)]
-    variant: Annotated[str, StringConstraints(min_length=1)]
-    url: Annotated[str, StringConstraints(min_length=1)]
-    file: Annotated[str, StringConstraints(min_length=1)]
+    name: NonEmpty
+    variant: NonEmpty
+    urls: Annotated[tuple[NonEmpty, ...], Field(min_length=1)]
+    file: NonEmpty
     params: str = ""
     pretraining_data: tuple[str, ...] = ()
     sha256: Sha256 | None = None
@@ -50,6 +62,16 @@ class CheckpointEntry(BaseModel):
     hparams: str | None = None
     notes: str = ""
     aliases: tuple[str, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_url(cls, data: Any) -> Any:
+        """``url:`` is the older spelling of a one-item ``urls`` list."""
+        if isinstance(data, dict) and "url" in data:
+            if "urls" in data:
+                raise ValueError("give urls or url, not both")
+            data = {**{k: v for k, v in data.items() if k != "url"}, "urls": [data["url"]]}
+        return data
 
     @field_validator("params", mode="before")
     @classmethod
@@ -61,8 +83,22 @@ class CheckpointEntry(BaseModel):
     def _none_is_empty(cls, value: Any) -> Any:
         return () if value is None else value
 
+    @property
+    def url(self) -> str:
+        """The primary URL (the official Google Drive link)."""
+        return self.urls[0]
+
     def local_path(self, cache_dir: Path | None = None) -> Path:
         return (cache_dir or paths.checkpoint_cache_dir()) / self.file
+
+    def expected_sha256(self, cache_dir: Path | None = None) -> tuple[str | None, str]:
+        """The digest to verify against and where it comes from: ``checkpoints.yaml``, else the lock file."""
+        if self.sha256:
+            return self.sha256.lower(), "checkpoints.yaml"
+        locked = lockfile.read_lock(lockfile.lock_path(cache_dir)).get(self.name)
+        if locked is not None:
+            return locked.sha256, "lock file"
+        return None, "none recorded"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: Path) -> CheckpointEntry:
@@ -119,6 +155,7 @@ class ResolvedCheckpoint:
     entry: CheckpointEntry | None = None
     sha256: str | None = None  # computed hash (only when verification ran)
     verified: bool = False  # True when the recorded sha256 was checked and matched
+    verified_against: str = ""  # "checkpoints.yaml" or "lock file"
 
 
 def resolve_checkpoint(name_or_path: str | Path, *, cache_dir: Path | None = None, verify: bool = True,
@@ -144,17 +181,18 @@ def resolve_checkpoint(name_or_path: str | Path, *, cache_dir: Path | None = Non
     path = entry.local_path(cache_dir)
     if not path.exists():
         raise CheckpointError(
-            f"checkpoint {entry.name!r} is not on disk: expected {path}. Download it from {entry.url} "
-            f"(Google Drive) and save it as {path} (or set ALLINONE_BENCH_CKPT_DIR to the folder holding "
-            f"{entry.file}); nothing is downloaded automatically")
+            f"checkpoint {entry.name!r} is not on disk: expected {path}. Run `allinone-bench checkpoints fetch "
+            f"{entry.name}` (downloads from {entry.url}), or download it yourself and save it as {path} (or set "
+            f"ALLINONE_BENCH_CKPT_DIR to the folder holding {entry.file}); nothing is downloaded automatically")
     resolved = ResolvedCheckpoint(path=path, entry=entry)
-    if verify and entry.sha256:
+    expected, source = entry.expected_sha256(cache_dir)
+    if verify and expected:
         resolved.sha256 = sha256_file(path)
-        if resolved.sha256 != entry.sha256.lower():
+        if resolved.sha256 != expected:
             raise CheckpointError(
-                f"checkpoint {entry.name!r} at {path} has sha256 {resolved.sha256}, but checkpoints.yaml "
-                f"records {entry.sha256}: the file is corrupt, truncated or a different release")
-        resolved.verified = True
+                f"checkpoint {entry.name!r} at {path} has sha256 {resolved.sha256}, but the {source} records "
+                f"{expected}: the file is corrupt, truncated or a different release")
+        resolved.verified, resolved.verified_against = True, source
     return resolved
 
 
@@ -163,14 +201,16 @@ def checkpoint_status(entry: CheckpointEntry, *, cache_dir: Path | None = None, 
     """Row for ``allinone-bench checkpoints``: local path, presence and sha256 state."""
     path = entry.local_path(cache_dir)
     present = path.is_file()
-    if not entry.sha256:
+    expected, source = entry.expected_sha256(cache_dir)
+    where = "" if source == "checkpoints.yaml" else f" in {source}"
+    if not expected:
         sha_status = "not recorded"
     elif not present:
-        sha_status = "recorded"
+        sha_status = f"recorded{where}"
     elif verify:
-        sha_status = "ok" if sha256_file(path) == entry.sha256.lower() else "MISMATCH"
+        sha_status = "ok" if sha256_file(path) == expected else "MISMATCH"
     else:
-        sha_status = "recorded (not checked)"
+        sha_status = f"recorded{where} (not checked)"
     return {
         "name": entry.name,
         "variant": entry.variant,
@@ -180,4 +220,5 @@ def checkpoint_status(entry: CheckpointEntry, *, cache_dir: Path | None = None, 
         "present": present,
         "sha256": sha_status,
         "url": entry.url,
+        "urls": list(entry.urls),
     }

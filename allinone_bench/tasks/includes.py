@@ -23,6 +23,17 @@ def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _include_path(folder: Path, name: str) -> Path:
+    """``name`` next to the including file, else in the task search path (so a user's own task folder can
+    include the built-in ``_retrieval.yaml``)."""
+    from allinone_bench.paths import tasks_dirs
+
+    for candidate in (folder / name, *(d / name for d in tasks_dirs())):
+        if candidate.is_file():
+            return candidate
+    return folder / name
+
+
 def read_yaml_with_includes(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """Read ``path`` and resolve its ``include:`` (a file name or list, relative to the including file)."""
     path = Path(path).resolve()
@@ -48,7 +59,7 @@ def read_yaml_with_includes(path: Path, _seen: tuple[Path, ...] = ()) -> dict[st
         raise ConfigError(f"{path}: include: expected a file name or a list of file names")
     merged: dict[str, Any] = {}
     for inc in includes:
-        merged = deep_merge(merged, read_yaml_with_includes(path.parent / inc, (*_seen, path)))
+        merged = deep_merge(merged, read_yaml_with_includes(_include_path(path.parent, inc), (*_seen, path)))
     return deep_merge(merged, raw)
 
 

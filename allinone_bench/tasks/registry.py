@@ -17,18 +17,24 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from allinone_bench.errors import ConfigError
-from allinone_bench.paths import tasks_dir
+from allinone_bench.paths import tasks_dirs
 from allinone_bench.tasks.config import TaskConfig
 from allinone_bench.tasks.includes import read_yaml_with_includes
 from allinone_bench.tasks.loader import load_task_config
 
 
 def task_files(directory: Path | None = None) -> dict[str, Path]:
-    """``{name: path}`` of the registered tasks, sorted by name."""
-    root = directory or tasks_dir()
-    if not root.is_dir():
-        raise ConfigError(f"{root}: task directory not found (set ALLINONE_BENCH_TASKS)")
-    return {p.stem: p for p in sorted(root.glob("*.yaml")) if not p.name.startswith("_")}
+    """``{name: path}`` of the registered tasks, sorted by name.
+
+    Without ``directory``: the search path of :func:`allinone_bench.paths.tasks_dirs` (``ALLINONE_BENCH_TASKS``
+    folders, then the built-ins); a task in an earlier folder overrides one of the same name in a later one.
+    """
+    found: dict[str, Path] = {}
+    for root in reversed([directory] if directory is not None else tasks_dirs()):
+        if not root.is_dir():
+            raise ConfigError(f"{root}: task directory not found (check ALLINONE_BENCH_TASKS)")
+        found.update({p.stem: p for p in root.glob("*.yaml") if not p.name.startswith("_")})
+    return dict(sorted(found.items()))
 
 
 def list_tasks(directory: Path | None = None) -> list[str]:
