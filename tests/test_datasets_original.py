@@ -200,9 +200,20 @@ def test_bom_and_crlf_are_tolerated_everywhere(tmp_path: Path, name: str) -> Non
             text = path.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
             path.write_bytes(b"\xef\xbb\xbf" + text)
     for split in get_adapter(name).splits:
-        a, b = (get_adapter(name)(root).load(split) for root in (plain, windows))
-        rel = [(s.id, str(s.video.path.relative_to(plain))) for s in a.samples]
-        assert rel == [(s.id, str(s.video.path.relative_to(windows))) for s in b.samples], (name, split)
-        strip = {f: None for f in ("video",)}
+        try:
+            a = get_adapter(name)(plain).load(split)
+        except AnnotationError as err:  # e.g. TVQA test-public hides its labels: the Windows copy fails alike
+            with pytest.raises(AnnotationError) as again:
+                get_adapter(name)(windows).load(split)
+            assert str(again.value).replace(str(windows), str(plain)) == str(err)
+            continue
+        b = get_adapter(name)(windows).load(split)
+
+        def rel(sample: object, root: Path) -> tuple:
+            videos = (sample.video, *(getattr(sample, "option_videos", None) or ()))
+            return sample.id, tuple(str(v.path.relative_to(root)) for v in videos)
+
+        assert [rel(s, plain) for s in a.samples] == [rel(s, windows) for s in b.samples], (name, split)
+        strip = {f: None for f in ("video", "option_videos")}
         assert [{**vars(s), **strip} for s in a.samples] == [{**vars(s), **strip} for s in b.samples]
         assert a.class_names == b.class_names and a.answer_vocab == b.answer_vocab

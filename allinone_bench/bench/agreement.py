@@ -78,8 +78,8 @@ def _evaluate(task: str, precision: str, overrides: dict[str, Any]) -> tuple[lis
     kind.prepare_model(model, zero_shot=True)
     ev = Evaluator(config=cfg, device=cpu, precision=resolve_precision(precision, cpu), tag="agreement", seed=0,
                    num_workers=0, split_loader=lambda role: train if role == "train" else test)
-    records = kind.evaluate(model, test, ev)
-    return [kind.export_record(r) for r in records], kind.compute_metrics(records, test)
+    evaluation = ev.evaluate(kind, model, test)
+    return evaluation.predictions, evaluation.metrics
 
 
 def precision_agreement(task: str, precision: str = "bf16", overrides: dict[str, Any] | None = None) -> Agreement:
