@@ -1,7 +1,7 @@
 """Video captioning (YouCook2, TVC) with a light LM head on the shared All-in-One backbone.
 
 The paper reports captioning (Table 7, "following SwinBERT, we add a light Language Modeling Head"), but the
-official repository has no captioning head, decoder or metric code (reference sections 2 and 6), so this
+official repository has no captioning head, decoder or metric code (its heads are VTM, MLM, QA and MC only), so this
 protocol is ours and is recorded in ``results.json``:
 
 * **Attention**: the joint pass with ``causal_text=True``: text token i attends to text tokens <= i and to

@@ -8,7 +8,7 @@ Two probes (``options.probe``):
   center crop) for the train and test splits through ``ctx.map`` (cached by sample id), then a standardised
   multinomial logistic regression (:mod:`allinone_bench.metrics.probe`) whose ``C`` is chosen on a held-out
   ``val_fraction`` of the *training* features. Nothing is finetuned, so the engine's loop is skipped.
-* ``official``: the reference ``linear_evaluation=True`` recipe (reference section 2): the joint pass with the
+* ``official``: the official ``linear_evaluation=True`` recipe (``allinone_module.py``): the joint pass with the
   text prompt ``"A person is doing [MASK]"`` (the official K400 config spells it "A persion ..."; set
   ``prompt`` to reproduce that), the backbone frozen, ``pooler`` + ``vqa_classifier`` (classes + 1 outputs)
   trained with cross-entropy through the engine's finetuning loop (random frames, dropout active in the frozen

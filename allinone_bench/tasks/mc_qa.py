@@ -1,6 +1,6 @@
 """Multiple-choice QA with the options in the text (TGIF-QA Action / Transition; TVQA uses the same template).
 
-Official ``mc_vqa`` (reference sections 2 and 5): for every option i the video is paired with the prompt
+Official ``mc_vqa`` (``objectives.py``, ``allinone_module.py``): each option i pairs the video with the prompt
 
     question + "Options: " + " ".join(options) + "Answer: " + options[i]
 
@@ -28,7 +28,7 @@ import torch
 from allinone_bench.data.types import DatasetSplit, MultipleChoiceSample
 from allinone_bench.errors import DataError
 from allinone_bench.tasks.base import EvalContext, ProtocolSummary, register_kind
-from allinone_bench.tasks.multiple_choice import OptionScoringKind
+from allinone_bench.tasks.option_scoring import OptionScoringKind
 
 __all__ = ["MCQAKind", "MCQAOptions", "build_prompt", "build_prompts"]
 
