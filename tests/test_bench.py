@@ -67,3 +67,12 @@ def test_bench_retrieval_cli_counts_forwards(tmp_path: Path, capsys) -> None:  #
     assert int(rows["cross"]["joint_forwards"]) == n * n
     assert int(rows["dual"]["joint_forwards"]) == 0 and int(rows["dual"]["text_passes"]) == n
     assert 0 < int(rows["dual+rerank(k=2)"]["joint_forwards"]) <= 2 * 2 * n
+
+
+def test_bench_data_rows_per_backend_and_worker_count() -> None:
+    from allinone_bench.bench.data import data_rows
+
+    rows = data_rows(backends=("decord", "pyav", "nonesuch"), workers=(0,), clips=2, seconds=1, warmup=0, repeats=1)
+    names = [r.name for r in rows]
+    assert names == ["decode+transform decord", "decode+transform pyav", "DataLoader 0 workers"]  # unknown skipped
+    assert all(r.seconds > 0 and r.figures["clips_per_s"] > 0 for r in rows)
