@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -28,6 +27,7 @@ from allinone_bench import paths
 from allinone_bench.errors import CheckpointError
 from allinone_bench.model import lockfile
 from allinone_bench.validation import describe_error
+from allinone_bench.yamlfile import read_yaml
 
 CHECKPOINT_SUFFIXES: tuple[str, ...] = (".ckpt", ".pt", ".pth", ".bin", ".safetensors")
 
@@ -112,12 +112,7 @@ class CheckpointEntry(BaseModel):
 def load_registry(path: Path | None = None) -> dict[str, CheckpointEntry]:
     """Name -> entry from ``checkpoints.yaml`` (aliases included as extra keys)."""
     source = path or paths.checkpoints_file()
-    try:
-        raw = yaml.safe_load(Path(source).read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise CheckpointError(f"checkpoint list not found: {source}") from exc
-    except yaml.YAMLError as exc:
-        raise CheckpointError(f"{source}: invalid YAML: {exc}") from exc
+    raw = read_yaml(source, "checkpoint list", CheckpointError)
     items = raw.get("checkpoints") if isinstance(raw, dict) else None
     if not isinstance(items, list):
         raise CheckpointError(f"{source}: expected a top-level 'checkpoints:' list")

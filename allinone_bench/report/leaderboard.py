@@ -16,12 +16,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from allinone_bench.errors import ConfigError
 from allinone_bench.paths import leaderboards_dir
 from allinone_bench.report.schema import Results
+from allinone_bench.yamlfile import read_yaml
 
 if TYPE_CHECKING:
     from allinone_bench.report.store import RunRecord
@@ -233,13 +233,7 @@ def parse_leaderboard(raw: Any, path: Path) -> Leaderboard:
 
 def load_leaderboard_file(path: str | Path) -> Leaderboard:
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read leaderboard file ({err.strerror or err})") from err
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: invalid YAML: {err}") from err
-    return parse_leaderboard(raw, path)
+    return parse_leaderboard(read_yaml(path, "leaderboard file"), path)
 
 
 def _sort_key(table_id: str) -> tuple[int, str]:

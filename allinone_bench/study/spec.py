@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from allinone_bench.errors import ConfigError
 from allinone_bench.tasks.overrides import parse_set_value
+from allinone_bench.yamlfile import read_yaml
 
 __all__ = ["StudySpec", "load_study", "parse_grid"]
 
@@ -87,12 +88,7 @@ def parse_seeds(text: str) -> list[int]:
 
 def load_study(path: Path) -> StudySpec:
     """A study YAML file; errors name the file and the field."""
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read study file ({err.strerror})") from None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: invalid YAML ({err})") from None
+    raw = read_yaml(path, "study file")
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: a study file is a mapping with at least 'task'")
     return validate(raw, str(path))

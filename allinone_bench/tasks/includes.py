@@ -7,9 +7,8 @@ import copy
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from allinone_bench.errors import ConfigError
+from allinone_bench.yamlfile import read_yaml
 
 
 def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
@@ -40,12 +39,7 @@ def read_yaml_with_includes(path: Path, _seen: tuple[Path, ...] = ()) -> dict[st
     if path in _seen:
         chain = " -> ".join(p.name for p in (*_seen, path))
         raise ConfigError(f"{path}: include cycle ({chain})")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError as err:
-        raise ConfigError(f"{path}: task file not found") from err
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: invalid YAML: {err}") from err
+    raw = read_yaml(path, "task file")
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
