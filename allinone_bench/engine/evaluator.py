@@ -178,6 +178,8 @@ class Evaluator:
             raise BenchError(f"evaluation {self.tag}/{name}: key {dup!r} occurs more than once; keys must be unique")
         store = self._cache(name) if cache else None
         done: dict[str, Any] = store.load() if store is not None else {}
+        if store is not None:  # every rank reads the same cache before any rank writes to it: same shards
+            dist.barrier()
         pending = sorted(k for k in set(keys) if k not in done)
         mine = set(dist.shard_indices(len(pending))) if shard else set(range(len(pending)))
         my_keys = [k for i, k in enumerate(pending) if i in mine]
