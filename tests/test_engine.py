@@ -211,12 +211,16 @@ def _stop_after_first_epoch(trainer, state) -> None:  # noqa: ANN001
 @pytest.mark.slow
 def test_resume_after_interruption_matches_uninterrupted_run(tmp_path: Path, one_thread: None) -> None:
     overrides = {"finetune.epochs": 3, "finetune.eval_every": 1, "synthetic.num_videos": 24,
-                 "finetune.batch_size": 8, "finetune.per_device_batch_size": 4}  # 2 micro-batches per step
+                 "finetune.batch_size": 8, "finetune.per_device_batch_size": 4,  # 2 micro-batches per step
+                 # examples and dropout masks that depend on the epoch, so a stale epoch or RNG would show
+                 "protocol.video.train_sampling": "rand", "dataset.cache_clips": False, "model.drop_rate": 0.1}
     base = dict(task="msrvtt_qa", output_dir=tmp_path, overrides=overrides, count_flops=False)
     full = run_task(RunOptions(run_id="full", **base))
 
+    # The interrupted run loads with 2 persistent workers, the full one with none: same examples, same losses.
     with pytest.raises(_Interrupt):
-        run_task(RunOptions(run_id="cut", callbacks=[_stop_after_first_epoch], **base))
+        run_task(RunOptions(run_id="cut", callbacks=[_stop_after_first_epoch],
+                            **{**base, "overrides": {**overrides, "finetune.num_workers": 2}}))
     cut_dir = tmp_path / "msrvtt_qa" / "cut"
     assert (cut_dir / "state.pt").is_file() and not (cut_dir / "results.json").exists()
     resumed = run_task(RunOptions(task="", resume=cut_dir, count_flops=False))

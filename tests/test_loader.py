@@ -112,3 +112,71 @@ def test_data_wait_in_train_log_and_results(tmp_path: Path, one_thread: None) ->
     assert 0 < timing["eval_data_wait_s"] <= timing["eval_s"]  # the first batch is never free
     assert 0 < timing["eval_data_wait_share"] <= 1
     assert timing["num_workers"] == {"finetune": 0, "eval": 0}  # the synthetic overrides pin 0 workers
+
+
+def test_epoch_sampler_pairs_epoch_with_the_previous_random_order() -> None:
+    """One process: the order RandomSampler drew before (so finetuning numbers did not move); several ranks:
+    DistributedSampler's disjoint shares of each epoch's order."""
+    from torch.utils.data import DistributedSampler, RandomSampler
+
+    from allinone_bench.engine.loader import EpochSampler
+    from allinone_bench.engine.seed import seed_for
+
+    data = list(range(11))
+    sampler = EpochSampler(data, seed=5)
+    for epoch in (0, 3):
+        sampler.set_epoch(epoch)
+        before = RandomSampler(data, generator=torch.Generator().manual_seed(seed_for(5, "sampler", epoch)))
+        assert list(sampler) == [(epoch, i) for i in before] and len(sampler) == 11
+    shares = [EpochSampler(data, seed=5, world=2, rank=r) for r in (0, 1)]
+    for s in shares:
+        s.set_epoch(2)
+    ref = DistributedSampler(data, num_replicas=2, rank=1, seed=seed_for(5, "sampler"))
+    ref.set_epoch(2)
+    assert [i for _, i in shares[1]] == list(ref) and {e for e, _ in shares[0]} == {2}
+    assert {i for s in shares for _, i in s} == set(data) and len(shares[0]) == len(shares[1]) == 6  # padded
+
+
+def _train_rows(workers: int) -> tuple[dict[tuple[int, int], list[torch.Tensor]], list[list[int]]]:
+    """Every training example of epochs 0 and 1 through the trainer's one loader, by ``(epoch, index)``, and the
+    worker pids seen after each epoch (random frames and captions, so examples differ between epochs)."""
+    from dataclasses import replace
+
+    from allinone_bench.data.datasets import get_adapter
+    from allinone_bench.data.tokenizer import load_tokenizer
+    from allinone_bench.engine.precision import resolve_precision
+    from allinone_bench.engine.synthetic import ensure_synthetic
+    from allinone_bench.engine.trainer import Trainer
+    from allinone_bench.tasks import get_kind
+
+    cfg = load_task("msrvtt_retrieval", synthetic=True, overrides={
+        "finetune.num_workers": workers, "finetune.per_device_batch_size": 3, "dataset.cache_clips": False,
+        "protocol.video.train_sampling": "rand"})
+    root, _ = ensure_synthetic(cfg.dataset.adapter, cfg.synthetic.num_videos, cfg.synthetic.seed)
+    split = get_adapter(cfg.dataset.adapter)(root).load(cfg.dataset.splits.name("train"))
+    kind = get_kind(cfg.kind)(cfg, load_tokenizer())
+    cpu = torch.device("cpu")
+    trainer = Trainer(kind=kind, model=torch.nn.Module(), config=cfg, device=cpu, seed=0, run_dir=None,
+                      precision=resolve_precision("fp32", cpu))
+    loader, sampler = trainer._loader(kind.train_dataset(replace(split, samples=split.samples[:7]), seed=0))
+    rows: dict[tuple[int, int], list[torch.Tensor]] = {}
+    pids = []
+    for epoch in (0, 1):
+        sampler.set_epoch(epoch)
+        flat = [[b[k][j] for k in ("video", "text_ids")] for b in loader for j in range(len(b["video"]))]
+        rows.update({(epoch, i): r for i, r in zip(sampler.order(), flat, strict=True)})
+        pids.append([w.pid for w in loader._iterator._workers] if workers else [])  # type: ignore[union-attr]
+    return rows, pids
+
+
+def test_persistent_workers_see_each_epoch(one_thread: None) -> None:
+    """One loader for the whole run, workers kept across epochs: they still draw each epoch's examples (the epoch
+    travels with the index), the same as without workers."""
+    plain, _ = _train_rows(0)
+    rows, pids = _train_rows(2)
+    assert len(pids[0]) == 2 and pids[0] == pids[1]  # the same two worker processes served both epochs
+    assert rows.keys() == plain.keys() and len(rows) == 14
+    for key, row in rows.items():
+        assert all(torch.equal(a, b) for a, b in zip(row, plain[key], strict=True)), key
+    changed = [i for i in range(7) if not torch.equal(rows[(0, i)][0], rows[(1, i)][0])]
+    assert len(changed) >= 5  # random frames: an example of epoch 1 is not epoch 0's

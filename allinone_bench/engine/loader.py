@@ -8,18 +8,25 @@ which a container or ``taskset`` narrows, else the machine's count), divides the
 (``LOCAL_WORLD_SIZE``), keeps one for the rank's own forward/backward, and caps the result: past
 :data:`MAX_AUTO_WORKERS` decoding workers a loader gains little and costs memory. Worker counts never change a
 number (batches are seeded from the epoch and index, never from worker ids).
+
+Training builds one loader per run with persistent workers. Its examples depend on the epoch, and workers keep
+their own copy of the dataset, so the epoch travels with each index: :class:`EpochSampler` yields
+``(epoch, index)`` pairs (its ``set_epoch`` runs in the main process, where the sampler lives) and
+:class:`~allinone_bench.tasks.batching.EpochDataset` reads the epoch from the pair, never from its own state.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sized
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import torch
+from torch.utils.data import DistributedSampler, Sampler
 
+from allinone_bench.engine.seed import seed_for
 from allinone_bench.errors import ConfigError
 
 T = TypeVar("T")
@@ -68,6 +75,41 @@ def loader_kwargs(workers: int, device: torch.device, *, persistent: bool = True
     if workers > 0:
         kwargs.update(persistent_workers=persistent, prefetch_factor=PREFETCH_FACTOR)
     return kwargs
+
+
+class EpochSampler(Sampler[tuple[int, int]]):
+    """A shuffled order of ``dataset``'s indices per epoch, yielded as ``(epoch, index)`` pairs.
+
+    One process: ``torch.randperm`` seeded by ``seed_for(seed, "sampler", epoch)`` (the order
+    ``RandomSampler(generator=...)`` draws from that seed). Several ranks (``world > 1``): a
+    ``DistributedSampler`` seeded by ``seed_for(seed, "sampler")`` with its ``set_epoch``.
+    """
+
+    def __init__(self, dataset: Sized, *, seed: int, world: int = 1, rank: int = 0) -> None:
+        self.n = len(dataset)
+        self.seed = seed
+        self.epoch = 0
+        self.ranks = (DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True,  # type: ignore[arg-type]
+                                         seed=seed_for(seed, "sampler"), drop_last=False) if world > 1 else None)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+        if self.ranks is not None:
+            self.ranks.set_epoch(epoch)
+
+    def order(self) -> list[int]:
+        """This epoch's indices (this rank's share of them)."""
+        if self.ranks is not None:
+            return list(self.ranks)
+        generator = torch.Generator().manual_seed(seed_for(self.seed, "sampler", self.epoch))
+        return torch.randperm(self.n, generator=generator).tolist()
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        epoch = self.epoch
+        return iter([(epoch, i) for i in self.order()])
+
+    def __len__(self) -> int:
+        return len(self.ranks) if self.ranks is not None else self.n
 
 
 @dataclass

@@ -21,10 +21,10 @@ import torch
 from rich.console import Console
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
+from torch.utils.data import DataLoader
 
 from allinone_bench.engine import dist
-from allinone_bench.engine.loader import WaitMeter, loader_kwargs, resolve_workers, share
+from allinone_bench.engine.loader import EpochSampler, WaitMeter, loader_kwargs, resolve_workers, share
 from allinone_bench.engine.optim import (
     Schedule,
     accumulation_window,
@@ -127,26 +127,23 @@ class Trainer:
         self.workers = resolve_workers(self.ft.num_workers)
 
     # ------------------------------------------------------------------ setup
-    def _loader(self, dataset: EpochDataset[Any], epoch: int) -> DataLoader[Any]:
-        world = dist.get_world_size()
-        if world > 1:
-            sampler: Any = DistributedSampler(dataset, num_replicas=world, rank=dist.get_rank(), shuffle=True,
-                                              seed=seed_for(self.seed, "sampler"), drop_last=False)
-            sampler.set_epoch(epoch)
-        else:
-            generator = torch.Generator().manual_seed(seed_for(self.seed, "sampler", epoch))
-            sampler = RandomSampler(dataset, generator=generator)
-        return DataLoader(
+    def _loader(self, dataset: EpochDataset[Any]) -> tuple[DataLoader[Any], EpochSampler]:
+        """The run's one training loader (workers persist across epochs) and its sampler, whose ``set_epoch``
+        chooses the epoch's order and the epoch every example is drawn for (see :class:`EpochSampler`)."""
+        sampler = EpochSampler(dataset, seed=self.seed, world=dist.get_world_size(), rank=dist.get_rank())
+        loader = DataLoader(
             dataset,
             batch_size=self.ft.per_device_batch_size,
             sampler=sampler,
             collate_fn=self.kind.collate,
             drop_last=False,
             worker_init_fn=worker_init_fn,
-            # A loader per epoch, not persistent: workers hold copies of the dataset, whose examples depend on
-            # the epoch set in this process (set_epoch), so workers must not outlive it.
-            **loader_kwargs(self.workers, self.device, persistent=False),
+            # Worker seeds come from this generator, not the global one, which reseed() sets per epoch for the
+            # model: a persistent loader draws them once and a worker-less one every epoch.
+            generator=torch.Generator().manual_seed(seed_for(self.seed, "loader")),
+            **loader_kwargs(self.workers, self.device, persistent=True),
         )
+        return loader, sampler
 
     def _wrap(self) -> nn.Module:
         module = _LossModule(self.kind, self.model)
@@ -200,10 +197,12 @@ class Trainer:
         if self._load_state(optimizer, scheduler, scaler):
             self.log(f"resumed from {self.run_dir.state if self.run_dir else ''} after epoch {self.state.epoch}")
         wrapped = self._wrap()
+        loader, sampler = self._loader(dataset)
         epochs = self.ft.epochs
         while self.state.epoch < epochs and self.state.global_step < schedule.total_steps:
             epoch = self.state.epoch
-            train_logs = self._train_epoch(wrapped, dataset, epoch, schedule, optimizer, scheduler, scaler)
+            sampler.set_epoch(epoch)
+            train_logs = self._train_epoch(wrapped, loader, epoch, schedule, optimizer, scheduler, scaler)
             self.state.epoch = epoch + 1
             entry: dict[str, Any] = {"epoch": epoch + 1, "step": self.state.global_step, **train_logs}
             last = self.state.epoch >= epochs or self.state.global_step >= schedule.total_steps
@@ -254,7 +253,7 @@ class Trainer:
     def _train_epoch(
         self,
         wrapped: nn.Module,
-        dataset: EpochDataset[Any],
+        loader: DataLoader[Any],
         epoch: int,
         schedule: Schedule,
         optimizer: torch.optim.Optimizer,
@@ -262,8 +261,6 @@ class Trainer:
         scaler: Any,
     ) -> dict[str, float]:
         reseed(self.seed, "epoch", epoch)
-        dataset.set_epoch(epoch)
-        loader = self._loader(dataset, epoch)
         self.model.train()
         accum = schedule.accumulation
         n_batches = len(loader)

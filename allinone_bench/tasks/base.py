@@ -11,7 +11,7 @@ Life of a run, as the engine calls a kind ``K`` (``K = get_kind(cfg.kind)(cfg, t
 2. ``build_model(..., **K.model_overrides(train_split))`` (heads the kind needs), weights loaded, then
    ``K.prepare_model(model, zero_shot=..., load_report=...)`` (freeze parameters, refuse missing heads).
 3. Finetuning (unless zero-shot or ``K.supports_finetune`` is False): ``K.train_dataset(train, seed=...)``
-   (an :class:`~allinone_bench.tasks.batching.EpochDataset`; the engine calls ``set_epoch``), batched with
+   (an :class:`~allinone_bench.tasks.batching.EpochDataset`, indexed by ``(epoch, index)``), batched with
    ``K.collate``, moved to the device, then ``K.loss(model, batch) -> LossOutput`` under autocast.
    ``model`` may be DDP-wrapped *inside* the engine's loss module: kinds call plain methods on the
    unwrapped model they are given.

@@ -30,15 +30,23 @@ def stable_rng(*parts: object) -> np.random.Generator:
 
 
 class EpochDataset(Dataset, Generic[T]):
-    """A map-style dataset whose examples may depend on the epoch (``set_epoch`` before iterating)."""
+    """A map-style dataset whose examples depend on the epoch, indexed by ``(epoch, index)`` pairs (what
+    :class:`~allinone_bench.engine.loader.EpochSampler` yields) or by a plain index, which means epoch 0.
 
-    epoch: int = 0
+    The epoch comes with the index and is never stored on the dataset: DataLoader workers that outlive an epoch
+    hold their own copy of the dataset, which a ``set_epoch`` in the main process would not reach.
+    """
 
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+    def __getitem__(self, key: int | tuple[int, int]) -> T:
+        epoch, index = key if isinstance(key, tuple) else (0, key)
+        return self.item(int(index), int(epoch))
+
+    def item(self, index: int, epoch: int) -> T:
+        """Example ``index`` as seen in ``epoch``."""
+        raise NotImplementedError
 
 
-class SampleDataset(EpochDataset[T]):
+class SampleDataset(EpochDataset[dict[str, Any]], Generic[T]):
     """``fn(sample, rng)`` over ``samples`` with ``rng = stable_rng(seed, epoch, index)``."""
 
     def __init__(
@@ -47,13 +55,12 @@ class SampleDataset(EpochDataset[T]):
         self.samples = list(samples)
         self.fn = fn
         self.seed = seed
-        self.epoch = 0
 
     def __len__(self) -> int:
         return len(self.samples)
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        return self.fn(self.samples[index], stable_rng(self.seed, self.epoch, index))
+    def item(self, index: int, epoch: int) -> dict[str, Any]:
+        return self.fn(self.samples[index], stable_rng(self.seed, epoch, index))
 
 
 class ItemDataset(Dataset):
