@@ -114,3 +114,16 @@ def test_evaluation_uses_cache_from_env(tmp_path: Path, monkeypatch: pytest.Monk
     second, m_second = _evaluate("msrvtt_qa", "fp32", {})
     assert len(decodes) == decoded_first  # the second evaluation decoded nothing
     assert [prediction_of(r) for r in plain] == [prediction_of(r) for r in second] and m_plain == m_second
+
+
+def test_bench_rows_cold_then_warm_evaluation(decodes: list[str]) -> None:
+    """``bench data``'s frame-cache rows: the warm evaluation decodes nothing (its speed is the bench's figure)."""
+    from allinone_bench.bench.data import frame_cache_rows
+
+    off, cold, warm = frame_cache_rows(repeats=1, real_input=False)
+    assert [r.name for r in (off, cold, warm)] == ["eval data, no frame cache",
+                                                    "eval data, frame cache cold (decode+fill)",
+                                                    "eval data, frame cache warm"]
+    assert warm.figures["decoded"] == 0 and warm.figures["cache_hits"] == cold.figures["decoded"] > 0
+    assert len(decodes) == 2 * cold.figures["decoded"]  # the plain and the cold evaluation decoded each clip
+    assert all(r.seconds > 0 for r in (off, cold, warm)) and cold.figures["share_of_cold"] == 1.0

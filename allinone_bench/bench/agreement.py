@@ -55,7 +55,9 @@ def _decisive(record: dict[str, Any], rel: float = 2.0**-7) -> bool | None:
     return top[0] - top[1] > rel * max(abs(top[0]), abs(top[1]), 1e-6)
 
 
-def _evaluate(task: str, precision: str, overrides: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, float]]:
+def evaluate_synthetic(task: str, precision: str, overrides: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """One evaluation of ``task``'s synthetic test split by a seeded random model, in this process (no loader
+    workers): the ``Evaluation``, the ``Evaluator`` (its ``data_wait``) and the task kind (its clip loaders)."""
     from allinone_bench.data.datasets import drop_missing_videos, get_adapter
     from allinone_bench.data.tokenizer import load_tokenizer
     from allinone_bench.engine.evaluator import Evaluator
@@ -78,7 +80,11 @@ def _evaluate(task: str, precision: str, overrides: dict[str, Any]) -> tuple[lis
     kind.prepare_model(model, zero_shot=True)
     ev = Evaluator(config=cfg, device=cpu, precision=resolve_precision(precision, cpu), tag="agreement", seed=0,
                    num_workers=0, split_loader=lambda role: train if role == "train" else test)
-    evaluation = ev.evaluate(kind, model, test)
+    return ev.evaluate(kind, model, test), ev, kind
+
+
+def _evaluate(task: str, precision: str, overrides: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    evaluation, _, _ = evaluate_synthetic(task, precision, overrides)
     return evaluation.predictions, evaluation.metrics
 
 

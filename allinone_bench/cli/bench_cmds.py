@@ -32,7 +32,7 @@ class Suite(str, Enum):
 
 def _suites(variants: list[str], warmup: int, repeats: int, precision: str, num_videos: int,
             ks: list[int], device: object) -> dict[str, Callable[[], list[Row]]]:
-    from allinone_bench.bench.data import data_rows
+    from allinone_bench.bench.data import data_rows, frame_cache_rows
     from allinone_bench.bench.model import model_rows, official_comparison_rows
     from allinone_bench.bench.retrieval import retrieval_rows
     from allinone_bench.bench.rolling import rolling_rows
@@ -41,7 +41,7 @@ def _suites(variants: list[str], warmup: int, repeats: int, precision: str, num_
     return {
         "model": lambda: model_rows(variants=tuple(variants), precision=precision, device=device, **common),
         "official": lambda: official_comparison_rows(device=device, **common),
-        "data": lambda: data_rows(**common),
+        "data": lambda: [*data_rows(**common), *frame_cache_rows(repeats=repeats)],
         "retrieval": lambda: retrieval_rows(num_videos=num_videos, ks=tuple(ks), precision=precision, device=device),
         "rolling": lambda: rolling_rows(precision=precision, device=device, **common),
     }
