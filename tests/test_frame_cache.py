@@ -120,10 +120,11 @@ def test_bench_rows_cold_then_warm_evaluation(decodes: list[str]) -> None:
     """``bench data``'s frame-cache rows: the warm evaluation decodes nothing (its speed is the bench's figure)."""
     from allinone_bench.bench.data import frame_cache_rows
 
-    off, cold, warm = frame_cache_rows(repeats=1, real_input=False)
+    off, cold, warm = frame_cache_rows(repeats=1, real_input=False, msrvtt_clips=False)
     assert [r.name for r in (off, cold, warm)] == ["eval data, no frame cache",
                                                     "eval data, frame cache cold (decode+fill)",
                                                     "eval data, frame cache warm"]
     assert warm.figures["decoded"] == 0 and warm.figures["cache_hits"] == cold.figures["decoded"] > 0
     assert len(decodes) == 2 * cold.figures["decoded"]  # the plain and the cold evaluation decoded each clip
     assert all(r.seconds > 0 for r in (off, cold, warm)) and cold.figures["share_of_cold"] == 1.0
+    assert off.figures["share_of_no_cache"] == 1.0 and "decoded" not in off.figures

@@ -10,6 +10,7 @@ separates its candidates further and flips fewer of them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -55,9 +56,11 @@ def _decisive(record: dict[str, Any], rel: float = 2.0**-7) -> bool | None:
     return top[0] - top[1] > rel * max(abs(top[0]), abs(top[1]), 1e-6)
 
 
-def evaluate_synthetic(task: str, precision: str, overrides: dict[str, Any]) -> tuple[Any, Any, Any]:
-    """One evaluation of ``task``'s synthetic test split by a seeded random model, in this process (no loader
-    workers): the ``Evaluation``, the ``Evaluator`` (its ``data_wait``) and the task kind (its clip loaders)."""
+def evaluate_synthetic(task: str, precision: str, overrides: dict[str, Any], *,
+                       root: Path | None = None) -> tuple[Any, Any, Any]:
+    """One evaluation of ``task``'s synthetic test split (from ``root``, default the synthetic set) by a seeded
+    random model, in this process (no loader workers): the ``Evaluation``, the ``Evaluator`` (its
+    ``data_wait``) and the task kind (its clip loaders)."""
     from allinone_bench.data.datasets import drop_missing_videos, get_adapter
     from allinone_bench.data.tokenizer import load_tokenizer
     from allinone_bench.engine.evaluator import Evaluator
@@ -69,7 +72,8 @@ def evaluate_synthetic(task: str, precision: str, overrides: dict[str, Any]) -> 
 
     cpu = torch.device("cpu")
     cfg = load_task(task, synthetic=True, overrides={"eval.num_workers": 0, **overrides})
-    root, _ = ensure_synthetic(cfg.dataset.adapter, cfg.synthetic.num_videos, cfg.synthetic.seed)
+    if root is None:
+        root, _ = ensure_synthetic(cfg.dataset.adapter, cfg.synthetic.num_videos, cfg.synthetic.seed)
     adapter = get_adapter(cfg.dataset.adapter)(root, **cfg.dataset.options)
     kind = get_kind(cfg.kind)(cfg, load_tokenizer())
     splits = cfg.dataset.splits
