@@ -113,9 +113,10 @@ def test_contrastive_loss_and_hard_negatives() -> None:
     assert list(zip(t_idx.tolist(), v_idx.tolist(), strict=True)) == [(0, 1), (1, 2), (2, 0), (2, 0), (0, 1), (1, 2)]
 
 
-def _score_split(scoring: str, k: int = 16) -> tuple[list[dict], Evaluator]:
+def _score_split(scoring: str, k: int = 16, directions: str = "both") -> tuple[list[dict], Evaluator]:
     cfg = load_task("msrvtt_retrieval", synthetic=True,
-                    overrides={"options.scoring": scoring, "options.rerank_k": k})
+                    overrides={"options.scoring": scoring, "options.rerank_k": k,
+                               "options.rerank_directions": directions})
     root, _ = ensure_synthetic(cfg.dataset.adapter, cfg.synthetic.num_videos, cfg.synthetic.seed)
     split = get_adapter(cfg.dataset.adapter)(root).load("test")
     kind = get_kind("retrieval")(cfg, load_tokenizer())
@@ -139,6 +140,12 @@ def test_dual_rerank_with_all_candidates_equals_cross() -> None:
     assert ev_small.counters["pair_scores"] <= 3 * (n_t + n_v) < n_t * n_v
     dual, ev_dual = _score_split("dual")
     assert "pair_scores" not in ev_dual.counters
+    # the default reranks t2v only: k per text, and v2t keeps the dual scores
+    t2v_only, ev_t2v = _score_split("dual+rerank", k=3, directions="t2v")
+    assert ev_t2v.counters["pair_scores"] == 3 * n_t
+    for d, r, s in zip(dual, t2v_only, small, strict=True):
+        assert np.allclose(r["scores"], s["scores"], rtol=1e-5, atol=1e-6)  # same pairs, other batches
+        assert np.array_equal(r["v2t_scores"], d["scores"])
     for d, r, c in zip(dual, small, cross, strict=True):
         top = np.argsort(-d["scores"], kind="stable")[:3]
         rest = np.setdiff1d(np.arange(n_v), top)
