@@ -115,3 +115,14 @@ def test_auto_never_picks_torchcodec(tmp_path: Path) -> None:
     assert candidate_backends(tmp_path / "x.mp4", "torchcodec") == ["torchcodec"]
     assert decoder_plan([tmp_path / "a.mp4", tmp_path / "b.ts", tmp_path / "c.mp4"]) == {"decord>pyav": 2, "pyav": 1}
     assert VideoProtocol(backend="torchcodec_approx").to_dict()["backend"] == "torchcodec_approx"
+
+
+def test_parity_rows_hold_pyav_within_the_auto_tolerance(clip: Path) -> None:
+    from allinone_bench.bench.parity import parity_rows
+    from allinone_bench.data.video import PARITY_MEAN_TOLERANCE
+
+    rows = {(r.backend, r.size): r for r in parity_rows(clip, backends=("decord", "pyav"), size=64, repeats=1)}
+    assert rows["decord", "native"].identical == rows["pyav", "native"].identical == 1.0
+    squash = rows["pyav", "64x64"]
+    assert squash.error == "" and squash.ms_per_clip is not None and squash.ms_per_clip > 0
+    assert squash.mean_diff is not None and squash.mean_diff <= PARITY_MEAN_TOLERANCE
