@@ -51,19 +51,20 @@ def parity(video: Path, derive: bool, size: int, repeats: int, console: Console)
     from allinone_bench.bench.parity import ParityRow, derive_clips, parity_rows
 
     if not video.is_file():
-        raise SystemExit(f"{video}: not a video file")
+        console.print(f"{video}: not found or not a file (expected a video file to compare the backends on)")
+        raise SystemExit(2)
     table = Table(title=f"Frames against decord, {video.name}; ms = open + 3 frames at {size}x{size}, "
                   f"median of {repeats}")
-    for column in ("clip", "size", "backend", "max |diff|", "mean |diff|", "identical", "ms/clip"):
+    for column in ("clip", "size", "backend", "max |diff|", "mean |diff|", "identical", "≠ no-seek", "ms/clip"):
         table.add_column(column, justify="left" if column in ("clip", "size", "backend") else "right")
     with tempfile.TemporaryDirectory() as tmp:
         clips = [video] + (derive_clips(video, Path(tmp)) if derive else [])
         for clip in clips:
             rows: list[ParityRow] = parity_rows(clip, size=size, repeats=repeats)
             for r in rows:
-                cells = [r.max_diff, r.mean_diff, r.identical, r.ms_per_clip]
-                shown = [("-" if c is None else str(c)) for c in cells]
-                table.add_row(r.clip, r.size, r.backend, *(shown if not r.error else ["failed: " + r.error, "", "", ""]))
+                cells = [r.max_diff, r.mean_diff, r.identical, r.not_sequential, r.ms_per_clip]
+                shown = [("-" if c is None else str(c)) for c in cells] if not r.error else [f"failed: {r.error}"]
+                table.add_row(r.clip, r.size, r.backend, *shown)
             table.add_section()
     console.print(table)
 

@@ -4,15 +4,17 @@ geometries re-encoded from it (other sizes, aspect ratios, codecs, containers an
 Used by ``benchmarks/decode_bench.py --parity VIDEO``; nothing here touches the network. Every backend decodes
 the same frame indices (``frames`` uniformly spaced over the clip) at native size and at the official decode
 squash; each is compared with decord's frames: max and mean absolute difference in uint8 levels, and the share
-of frames that are bit-identical. Speed is the official evaluation sample: open the clip, probe it and decode
-its 3 segment-midpoint frames squashed to ``size``, median of ``repeats`` runs after one warm-up.
+of frames that are bit-identical; at native size also the frames that differ from a decode from the start without
+seeking (the ground truth of which frame sits at an index). Speed is the official evaluation sample: open the
+clip, probe it and decode its 3 segment-midpoint frames squashed to ``size``, median of ``repeats`` runs after one
+warm-up, the backends taking turns.
 """
 
 from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -67,22 +69,44 @@ class ParityRow:
     mean_diff: float | None = None
     identical: float | None = None  # share of bit-identical frames
     ms_per_clip: float | None = None  # official sample: open + 3 frames at the squash size
+    not_sequential: int | None = None  # frames that differ from a no-seek decode (native size only)
     error: str = ""
 
 
-def _time_ms(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
-    fn()
-    runs = []
+def sequential_frames(clip: Path, indices: np.ndarray) -> np.ndarray:
+    """Frames at ``indices`` by decoding ``clip`` from its start with PyAV, no seeking: which frame sits at an
+    index is then beyond doubt (a backend's seek may land elsewhere)."""
+    import av
+
+    wanted, out = set(indices.tolist()), {}
+    with av.open(str(clip)) as container:
+        for i, frame in enumerate(container.decode(video=0)):
+            if i in wanted:
+                out[i] = frame.to_ndarray(format="rgb24")
+    return np.stack([out[i] for i in indices.tolist()])
+
+
+def sample_ms(clip: Path, backends: tuple[str, ...], size: tuple[int, int], repeats: int) -> dict[str, float]:
+    """Median ms of one official evaluation sample (open, probe, 3 segment-midpoint frames at ``size``) per
+    backend; backends take turns within each repeat so that a busy machine slows them alike."""
+    def sample(backend: str) -> None:
+        read_sampled(clip, lambda info: sample_indices(info.num_frames, 3, "uniform"), backend=backend, size=size)
+
+    runs: dict[str, list[float]] = {b: [] for b in backends}
+    for b in backends:
+        sample(b)  # warm-up
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        runs.append((time.perf_counter() - start) * 1000)
-    return statistics.median(runs)
+        for b in backends:
+            start = time.perf_counter()
+            sample(b)
+            runs[b].append((time.perf_counter() - start) * 1000)
+    return {b: round(statistics.median(r), 1) for b, r in runs.items()}
 
 
 def parity_rows(clip: Path, *, backends: tuple[str, ...] = PARITY_BACKENDS, frames: int = 16, size: int = 512,
                 repeats: int = 3) -> list[ParityRow]:
-    """Rows for ``clip``: each backend at native size and at ``size``x``size``, against decord."""
+    """Rows for ``clip``: each backend at native size and at ``size``x``size``, against decord (and, at native
+    size, against a sequential decode), with the sample time at ``size``."""
     sizes: list[tuple[str, tuple[int, int] | None]] = [("native", None), (f"{size}x{size}", (size, size))]
     rows = []
     for label, dims in sizes:
@@ -93,20 +117,22 @@ def parity_rows(clip: Path, *, backends: tuple[str, ...] = PARITY_BACKENDS, fram
         except VideoDecodeError as err:
             rows += [ParityRow(clip.name, b, label, error=f"no decord reference: {err.reason[:100]}") for b in backends]
             continue
+        truth = sequential_frames(clip, indices).astype(np.int16) if dims is None else None
+        ok = []
         for backend in backends:
             try:
                 out = read_frames(clip, indices, backend=backend, size=dims).astype(np.int16)
-                ms = None
-                if dims is not None:
-                    sample = lambda b=backend, d=dims: read_sampled(  # noqa: E731
-                        clip, lambda info: sample_indices(info.num_frames, 3, "uniform"), backend=b, size=d)
-                    ms = round(_time_ms(sample, repeats), 1)
             except VideoDecodeError as err:
                 rows.append(ParityRow(clip.name, backend, label, error=err.reason[:120]))
                 continue
+            ok.append(backend)
             diff = np.abs(out - ref)
+            wrong = None if truth is None else int(sum((o != t).any() for o, t in zip(out, truth, strict=True)))
             rows.append(ParityRow(
                 clip.name, backend, label, int(diff.max()), round(float(diff.mean()), 3),
-                round(float(np.mean([not d.any() for d in diff])), 3), ms,
+                round(float(np.mean([not d.any() for d in diff])), 3), not_sequential=wrong,
             ))
+        if dims is not None and ok:
+            ms = sample_ms(clip, tuple(ok), dims, repeats)
+            rows = [replace(r, ms_per_clip=ms[r.backend]) if r.size == label and r.backend in ms else r for r in rows]
     return rows
