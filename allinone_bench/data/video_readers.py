@@ -300,8 +300,9 @@ class TorchCodecReader(FrameReader):
             meta = self._dec.metadata
             num_frames, fps = int(meta.num_frames or 0), meta.average_fps
             h, w = size if size is not None else (int(meta.height or 0), int(meta.width or 0))
-        except Exception as err:
-            raise VideoDecodeError(path, f"torchcodec cannot open it ({_reason(err)})") from err
+        except Exception as err:  # drop the C++ source location torchcodec puts before FFmpeg's reason
+            reason = re.sub(r"\w+, \S+\.cpp:\d+, ", "", _reason(err))
+            raise VideoDecodeError(path, f"torchcodec cannot open it ({reason})") from err
         if num_frames <= 0:
             raise VideoDecodeError(path, "torchcodec found no video frames")
         self._info = VideoInfo(num_frames, float(fps) if fps else None, h, w, self.name)
