@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -98,8 +99,17 @@ def test_bad_files_name_the_file(clip: Path, tmp_path: Path) -> None:
     assert err.value.path == str(truncated)
 
 
-def test_missing_torchcodec_says_what_to_install(clip: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "torchcodec.decoders", None)  # makes the import fail
+def _no_ffmpeg(*args: object, **kwargs: object) -> None:
+    raise RuntimeError("Could not load libtorchcodec. Likely causes:\n  1. FFmpeg is not properly installed")
+
+
+@pytest.mark.parametrize("missing", ["torchcodec", "ffmpeg"])
+def test_missing_torchcodec_says_what_to_install(clip: Path, monkeypatch: pytest.MonkeyPatch, missing: str) -> None:
+    if missing == "torchcodec":
+        monkeypatch.setitem(sys.modules, "torchcodec.decoders", None)  # makes the import fail
+    else:  # torchcodec imports, and loads FFmpeg's libraries when the first decoder opens (as torchcodec 0.17 does)
+        monkeypatch.setitem(sys.modules, "torchcodec.decoders", SimpleNamespace(VideoDecoder=_no_ffmpeg))
+        monkeypatch.setitem(sys.modules, "torchcodec.transforms", SimpleNamespace(Resize=None))
     with pytest.raises(VideoDecodeError) as err:
         read_frames(clip, [0], backend="torchcodec")
     assert err.value.path == str(clip)

@@ -274,7 +274,8 @@ class PyAVReader(FrameReader):
 
 TORCHCODEC_INSTALL = (
     "pip install 'allinone-bench[torchcodec]' and FFmpeg's shared libraries "
-    "(Debian/Ubuntu: apt-get install libavcodec59 libavformat59 libavutil57 libswscale6 libavfilter8 libavdevice59)"
+    "(Debian 12: apt-get install libavcodec59 libavformat59 libavutil57 libswscale6 libavfilter8 libavdevice59; "
+    "elsewhere: apt-get install ffmpeg)"
 )
 
 
@@ -302,6 +303,8 @@ class TorchCodecReader(FrameReader):
             h, w = size if size is not None else (int(meta.height or 0), int(meta.width or 0))
         except Exception as err:  # drop the C++ source location torchcodec puts before FFmpeg's reason
             reason = re.sub(r"\w+, \S+\.cpp:\d+, ", "", _reason(err))
+            if "could not load libtorchcodec" in reason.lower():  # FFmpeg's libraries are loaded on first use
+                raise VideoDecodeError(path, f"torchcodec cannot load FFmpeg; {TORCHCODEC_INSTALL}") from err
             raise VideoDecodeError(path, f"torchcodec cannot open it ({reason})") from err
         if num_frames <= 0:
             raise VideoDecodeError(path, "torchcodec found no video frames")
