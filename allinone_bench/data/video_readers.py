@@ -104,7 +104,8 @@ class FrameReader(ABC):
 class DecordReader(FrameReader):
     """decord (the official decoder): indexes keyframes at open and seeks accurately, one decode thread as in
     the reference. decord 0.6 fails its own copy check for some small output widths (8-24, 48, 72 px seen);
-    under ``auto`` such clips are decoded by PyAV instead."""
+    under ``auto`` such clips are decoded by PyAV instead. On HEVC with B-frames its seeks can land a few frames
+    late (4 of 16 sampled frames on a re-encoded bigbuckbunny; README "Performance"): use PyAV there."""
 
     name = "decord"
 
