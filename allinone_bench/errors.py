@@ -1,7 +1,9 @@
 """One exception family, so the CLI can turn any expected failure into a one-line message.
 
 Every error raised on bad user input (a file, a key, a flag) derives from :class:`BenchError` and its
-message names the offending file/key and what was expected.
+message names the offending file/key and what was expected; the CLI exits with its :attr:`~BenchError.exit_code`
+(2, bad input). :class:`RunError` is a run that failed on good input (a diverged loss, non-finite scores, an
+external scorer that crashed): exit code 1, as the CLI contract says.
 """
 
 from __future__ import annotations
@@ -9,6 +11,14 @@ from __future__ import annotations
 
 class BenchError(Exception):
     """Base class of all expected, user-facing errors (the CLI prints ``str(err)`` and exits non-zero)."""
+
+    exit_code: int = 2  # bad input
+
+
+class RunError(BenchError):
+    """The input was fine but the run failed (diverged, produced non-finite scores, a scorer crashed)."""
+
+    exit_code = 1
 
 
 class ConfigError(BenchError):

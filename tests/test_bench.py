@@ -66,7 +66,8 @@ def test_bench_retrieval_cli_counts_forwards(tmp_path: Path, capsys) -> None:  #
     n = 6
     assert int(rows["cross"]["joint_forwards"]) == n * n
     assert int(rows["dual"]["joint_forwards"]) == 0 and int(rows["dual"]["text_passes"]) == n
-    assert 0 < int(rows["dual+rerank(k=2)"]["joint_forwards"]) <= 2 * 2 * n
+    assert int(rows["dual+rerank(k=2)"]["joint_forwards"]) == 2 * n  # t2v: k per text
+    assert 2 * n <= int(rows["dual+rerank(k=2, both)"]["joint_forwards"]) <= 2 * 2 * n
 
 
 def test_bench_data_rows_per_backend_and_worker_count() -> None:

@@ -111,6 +111,8 @@ def test_msrvtt_mc_zero_shot_runs_end_to_end(tmp_path: Path) -> None:
     data = _check_results(result)
     assert data["zero_shot"] and not data["finetune"]["finetuned"]
     assert data["protocol"]["sampling"] == "uniform" and "VTM" in data["protocol"]["scoring"]
+    decoders = data["protocol"]["video"]["decoders"]  # backend chain per evaluated video (auto: decord, then PyAV)
+    assert sum(decoders.values()) == data["n_samples"]["total"] and set(decoders) <= {"decord>pyav", "pyav", "frames"}
 
 
 @pytest.mark.slow

@@ -113,9 +113,11 @@ def test_contrastive_loss_and_hard_negatives() -> None:
     assert list(zip(t_idx.tolist(), v_idx.tolist(), strict=True)) == [(0, 1), (1, 2), (2, 0), (2, 0), (0, 1), (1, 2)]
 
 
-def _score_split(scoring: str, k: int = 16) -> tuple[list[dict], Evaluator]:
+def _score_split(scoring: str, k: int = 16, directions: str = "both",
+                 cross_batch: int | None = None) -> tuple[list[dict], Evaluator]:
     cfg = load_task("msrvtt_retrieval", synthetic=True,
-                    overrides={"options.scoring": scoring, "options.rerank_k": k})
+                    overrides={"options.scoring": scoring, "options.rerank_k": k,
+                               "options.rerank_directions": directions, "options.cross_batch_size": cross_batch})
     root, _ = ensure_synthetic(cfg.dataset.adapter, cfg.synthetic.num_videos, cfg.synthetic.seed)
     split = get_adapter(cfg.dataset.adapter)(root).load("test")
     kind = get_kind("retrieval")(cfg, load_tokenizer())
@@ -139,6 +141,12 @@ def test_dual_rerank_with_all_candidates_equals_cross() -> None:
     assert ev_small.counters["pair_scores"] <= 3 * (n_t + n_v) < n_t * n_v
     dual, ev_dual = _score_split("dual")
     assert "pair_scores" not in ev_dual.counters
+    # the default reranks t2v only: k per text, and v2t keeps the dual scores
+    t2v_only, ev_t2v = _score_split("dual+rerank", k=3, directions="t2v")
+    assert ev_t2v.counters["pair_scores"] == 3 * n_t
+    for d, r, s in zip(dual, t2v_only, small, strict=True):
+        assert np.allclose(r["scores"], s["scores"], rtol=1e-5, atol=1e-6)  # same pairs, other batches
+        assert np.array_equal(r["v2t_scores"], d["scores"])
     for d, r, c in zip(dual, small, cross, strict=True):
         top = np.argsort(-d["scores"], kind="stable")[:3]
         rest = np.setdiff1d(np.arange(n_v), top)
@@ -211,3 +219,14 @@ def test_metric_options_come_from_yaml_and_reach_results(tmp_path: Path) -> None
         {k: official[k] for k in ("t2v_R@1", "v2t_R@1", "v2t_R@5")})
     with pytest.raises(ConfigError, match=r"metrics\[0\]\.ties: Input should be .*got 'first'"):
         load_task("msrvtt_retrieval", overrides=parse_set_args(["metrics=[{name: t2v_R@1, ties: first}]"]))
+
+
+def test_batched_rerank_equals_one_pair_per_forward() -> None:
+    """The fast path (many pairs per joint forward) against the plain one (one pair per forward): the same
+    scores within fp32 rounding (batch composition changes the GEMM blocking), hence the same ranks."""
+    batched, ev_b = _score_split("dual+rerank", k=3, directions="t2v")
+    plain, ev_p = _score_split("dual+rerank", k=3, directions="t2v", cross_batch=1)
+    assert ev_b.counters["pair_scores"] == ev_p.counters["pair_scores"]
+    for b, p in zip(batched, plain, strict=True):
+        assert np.allclose(b["scores"], p["scores"], rtol=1e-5, atol=1e-5)
+        assert list(np.argsort(-b["scores"], kind="stable")[:3]) == list(np.argsort(-p["scores"], kind="stable")[:3])

@@ -61,10 +61,11 @@ class _ClipSet(torch.utils.data.Dataset):
         return ClipLoader(VideoProtocol(backend=self.backend)).load(VideoRef(Path(self.path)))
 
 
-def data_rows(*, backends: tuple[str, ...] = ("decord", "pyav"), workers: tuple[int, ...] = (0, 2),
+def data_rows(*, backends: tuple[str, ...] = ("decord", "pyav", "torchcodec"), workers: tuple[int, ...] = (0, 2),
               clips: int = 8, seconds: int = 4, warmup: int = 1, repeats: int = 3) -> list[Row]:
     """Clips/s of decode + transform per backend (one process), then of a DataLoader per worker count."""
-    from allinone_bench.data.video import BACKENDS
+    from allinone_bench.data.video import BACKENDS, probe
+    from allinone_bench.errors import VideoDecodeError
     from allinone_bench.engine.loader import loader_kwargs
 
     cpu = torch.device("cpu")
@@ -73,6 +74,10 @@ def data_rows(*, backends: tuple[str, ...] = ("decord", "pyav"), workers: tuple[
         clip = write_clip(Path(tmp) / "clip.mp4", seconds=seconds)
         setting = f"{seconds} s 320x240 h264 clip, official eval protocol (3 frames, 512 squash, crop 224)"
         for backend in (b for b in backends if b in BACKENDS):
+            try:  # an optional backend (torchcodec without FFmpeg) that cannot run here is left out
+                probe(clip, backend=backend)
+            except VideoDecodeError:
+                continue
             one = _ClipSet(clip, 1, backend)
             t = measure(lambda ds=one: ds[0], device=cpu, warmup=warmup, repeats=repeats)
             rows.append(Row("data", f"decode+transform {backend}", setting, t.median_s,

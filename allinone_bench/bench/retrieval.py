@@ -3,7 +3,8 @@
 Joint forwards are counted with a hook on the model's joint ``forward`` (one per (text, video) pair scored),
 text and video passes by wrapping ``encode_text`` / ``encode_video``. All-pairs VTM scoring costs N_text x
 N_video joint forwards (the ~26 h of the reference code on MSRVTT); the dual encoder N_text + N_video unimodal
-passes; rerank adds at most k per query and direction. Shared by ``bench retrieval`` and
+passes; rerank adds k per text (``rerank_directions: t2v``, the default) or at most k per query and
+direction (``both``). Shared by ``bench retrieval`` and
 ``benchmarks/retrieval_scoring.py``.
 """
 
@@ -39,7 +40,10 @@ def count_forwards(model: torch.nn.Module) -> dict[str, int]:
 def scorer_settings(ks: tuple[int, ...], cross: bool = True) -> list[tuple[str, dict[str, Any]]]:
     """(label, task overrides) of each scorer to compare."""
     out: list[tuple[str, dict[str, Any]]] = [("dual", {"options.scoring": "dual"})]
-    out += [(f"dual+rerank(k={k})", {"options.scoring": "dual+rerank", "options.rerank_k": k}) for k in ks]
+    for k in ks:  # the default (t2v: k per text) and both directions (also k per video)
+        for directions, suffix in (("t2v", ""), ("both", ", both")):
+            out.append((f"dual+rerank(k={k}{suffix})", {"options.scoring": "dual+rerank", "options.rerank_k": k,
+                                                         "options.rerank_directions": directions}))
     if cross:
         out.append(("cross", {"options.scoring": "cross"}))
     return out

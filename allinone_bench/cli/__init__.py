@@ -2,12 +2,14 @@
 
 Each submodule registers its commands on :data:`app` (``register(app)``); they parse options, call library
 functions and print with rich. Expected failures (:class:`~allinone_bench.errors.BenchError`) become a
-one-line message and a non-zero exit code, never a bare traceback.
+one-line message and their exit code (2 bad input, 1 a failed run); anything else (a bug, an environment
+failure) becomes one line with exit code 1 and its traceback saved to a file (``ALLINONE_BENCH_DEBUG=1`` re-raises).
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import typer
@@ -59,7 +61,24 @@ def main(argv: list[str] | None = None) -> None:
         app(args=argv, prog_name="allinone-bench")
     except BenchError as err:
         err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True, markup=True)
-        sys.exit(2)
+        sys.exit(err.exit_code)
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/]")
         sys.exit(130)
+    except Exception as err:  # a bug or an environment failure: one line, the traceback kept in a file
+        if os.environ.get("ALLINONE_BENCH_DEBUG"):
+            raise
+        path = _save_traceback()
+        err_console.print(f"[bold red]error:[/] the run failed: {type(err).__name__}: {err} (traceback: {path}; "
+                          f"ALLINONE_BENCH_DEBUG=1 prints it)", highlight=False, soft_wrap=True, markup=True)
+        sys.exit(1)
+
+
+def _save_traceback() -> str:
+    """Write the current exception's traceback to a new temporary file; its path."""
+    import tempfile
+    import traceback
+
+    with tempfile.NamedTemporaryFile("w", prefix="allinone-bench-traceback-", suffix=".txt", delete=False) as fh:
+        traceback.print_exc(file=fh)
+    return fh.name

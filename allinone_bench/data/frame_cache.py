@@ -7,7 +7,7 @@ the float part (/255, normalisation) is applied on read. It is only used where f
 evaluation (center crop) with ``uniform`` sampling.
 
 * Key: the video file's identity (resolved path, size, mtime in ns; a directory's newest entry) plus its window
-  and fps, and a hash of every protocol field that changes pixels. Editing or replacing a file changes the key.
+  and fps, a hash of every protocol field that changes pixels, and :data:`PIXELS_VERSION`. Editing or replacing a file changes the key.
 * Several processes may fill it at once: each entry is written to a unique temporary name in the same folder and
   renamed into place (``os.replace`` is atomic), metadata first, frames last; an entry exists once its ``.npy``
   does. Two writers of one entry write the same bytes, and the last rename wins.
@@ -35,6 +35,9 @@ from allinone_bench.data.types import VideoRef
 ENV_DIR = "ALLINONE_BENCH_FRAME_CACHE"
 ENV_GB = "ALLINONE_BENCH_FRAME_CACHE_GB"
 DEFAULT_GB = 20.0
+#: Part of every key: bump it when a reader or transform changes the pixels it returns, so older entries are
+#: never read back (2: PyAV squashes bilinear, as decord does, instead of bicubic).
+PIXELS_VERSION = 2
 
 
 def file_identity(path: Path) -> dict[str, Any]:
@@ -80,7 +83,7 @@ class FrameCache:
     @staticmethod
     def key(video: VideoRef, protocol: dict[str, Any]) -> str:
         """Hex key of ``video`` (file identity, window, fps) under ``protocol`` (its pixel-changing fields)."""
-        ident = {"file": file_identity(Path(video.path)), "kind": video.kind, "start": video.start,
+        ident = {"pixels": PIXELS_VERSION, "file": file_identity(Path(video.path)), "kind": video.kind, "start": video.start,
                  "end": video.end, "fps": video.fps, "protocol": protocol}
         return hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:32]
 

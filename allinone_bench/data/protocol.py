@@ -21,7 +21,7 @@ OFFICIAL_RESIZE = 268
 OFFICIAL_CROP = 224
 Sampling = Literal["uniform", "rand"]
 Normalization = Literal["imagenet", "kinetics"]
-Backend = Literal["auto", "decord", "pyav"]
+Backend = Literal["auto", "decord", "pyav", "torchcodec", "torchcodec_approx"]
 PositiveInt = Annotated[int, Field(ge=1)]
 
 
@@ -33,7 +33,8 @@ def resize_for_crop(crop: int) -> int:
 class VideoProtocol(StrictModel):
     """How clips are read. ``num_frames`` sampled per clip; ``sampling`` (``uniform`` | ``rand``);
     ``decode_size`` square squash at decode (``None`` keeps native size); ``resize`` short side; ``crop`` side;
-    ``normalize`` (``imagenet`` | ``kinetics``); ``backend`` (``auto`` | ``decord`` | ``pyav``)."""
+    ``normalize`` (``imagenet`` | ``kinetics``); ``backend`` (``auto`` | ``decord`` | ``pyav`` | ``torchcodec`` |
+    ``torchcodec_approx``; torchcodec is optional and only used when named, see ``data.video``)."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 

@@ -1,4 +1,5 @@
-"""Decode only the sampled frames of a clip: decord by default, PyAV as fallback, and frame directories.
+"""Decode only the sampled frames of a clip: decord by default, PyAV as fallback, torchcodec on request, and
+frame directories.
 
 This module is the public face: backend choice, file checks, fallback and errors. The readers themselves
 live in :mod:`allinone_bench.data.video_readers` (re-exported here) and are listed in :data:`BACKENDS`
@@ -6,7 +7,9 @@ live in :mod:`allinone_bench.data.video_readers` (re-exported here) and are list
 count and fps, read from the container index, not by decoding) and returns the requested frames as
 ``uint8 (T, H, W, 3)`` RGB. ``backend="auto"`` picks the frame-directory reader for a
 directory, PyAV for GIFs and MPEG-TS (decord cannot read the former and mis-indexes the latter), and decord for
-other files, falling back to PyAV when decord cannot open or decode a file.
+other files, falling back to PyAV when decord cannot open or decode a file (with a warning naming the file and
+the backend that ran). ``auto`` never picks torchcodec (:data:`EXPLICIT_ONLY`): its squashed frames differ from
+decord's beyond :data:`PARITY_MEAN_TOLERANCE` (README "Performance"), so it runs only when a task names it.
 
 Every failure on a bad file (missing, zero bytes, truncated, not a video) surfaces as
 :class:`~allinone_bench.errors.VideoDecodeError` naming the file and the reason, so a data loader worker can skip
@@ -16,7 +19,9 @@ or report the clip instead of dying. ``size=(h, w)`` squashes frames at decode t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import warnings
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +35,8 @@ from allinone_bench.data.video_readers import (  # all re-exported: callers impo
     FrameReader,
     PyAVReader,
     Size,
+    TorchCodecApproxReader,
+    TorchCodecReader,
     VideoInfo,
 )
 from allinone_bench.errors import VideoDecodeError
@@ -38,6 +45,12 @@ GIF_SUFFIXES = frozenset({".gif"})
 # Containers that ``auto`` never gives to decord: it cannot read GIFs, and on MPEG-TS it opens the file but
 # returns frames shifted by several positions (checked with decord 0.6), which is worse than failing.
 PYAV_ONLY_SUFFIXES = GIF_SUFFIXES | frozenset({".ts", ".m2ts", ".mts"})
+# A backend may stand in for decord only if its frames match decord's: identical at native size, and mean |diff|
+# <= PARITY_MEAN_TOLERANCE uint8 levels at the official 512 squash (`benchmarks/decode_bench.py --parity`).
+# On bigbuckbunny and 5 re-encodes PyAV passes (mean 0-0.53, max 28 at edges) and torchcodec does not (mean
+# 1.18-1.72, max 58: its resize runs after the RGB conversion), though its native frames are identical to decord's.
+PARITY_MEAN_TOLERANCE = 0.6
+EXPLICIT_ONLY = frozenset({TorchCodecReader.name, TorchCodecApproxReader.name})
 
 
 def _normalise_size(size: int | Size | None) -> Size | None:
@@ -66,8 +79,9 @@ def _as_path_and_kind(source: str | Path | VideoRef) -> tuple[Path, str]:
 def candidate_backends(source: str | Path | VideoRef, backend: str = AUTO) -> list[str]:
     """Backends to try, in order, for ``source`` under the ``backend`` choice.
 
-    Frame directories always use ``frames``; an explicit ``decord``/``pyav`` applies to files. ``auto`` tries
-    decord then PyAV for container files, and PyAV alone for GIFs and MPEG-TS (:data:`PYAV_ONLY_SUFFIXES`).
+    Frame directories always use ``frames``; an explicit backend applies to files. ``auto`` tries decord then
+    PyAV for container files, and PyAV alone for GIFs and MPEG-TS (:data:`PYAV_ONLY_SUFFIXES`); it never tries
+    the :data:`EXPLICIT_ONLY` backends.
     """
     if backend != AUTO and backend not in BACKENDS:
         raise ValueError(f"unknown video backend {backend!r}; expected {AUTO!r} or one of {sorted(BACKENDS)}")
@@ -146,10 +160,20 @@ def read_sampled(
         with reader:
             indices = np.asarray(choose(reader.info), dtype=np.int64)
             try:
-                return reader.read(indices), indices, reader.info
+                frames = reader.read(indices)
             except VideoDecodeError as err:
                 failures.append(f"[{reader.name}] {err.reason}")
+                continue
+            if failures:  # a fallback ran: its pixels may differ from the first choice's, so say so
+                warnings.warn(f"{path}: decoded with {reader.name} after {'; '.join(failures)}", stacklevel=2)
+            return frames, indices, reader.info
     raise VideoDecodeError(path, "; ".join(failures))
+
+
+def decoder_plan(videos: Iterable[str | Path | VideoRef], backend: str = AUTO) -> dict[str, int]:
+    """How many of ``videos`` each backend chain decodes under ``backend`` (e.g. ``{"decord>pyav": 98,
+    "pyav": 2}``), for results.json; decode-time fallbacks are reported by a warning."""
+    return dict(Counter(">".join(candidate_backends(v, backend)) for v in videos))
 
 
 def read_frames(

@@ -1,4 +1,4 @@
-"""Backend readers for one clip: decord, PyAV (also GIFs and MPEG-TS) and directories of extracted frames.
+"""Backend readers for one clip: decord, PyAV (also GIFs and MPEG-TS), torchcodec and directories of frames.
 
 Each reader wraps one decoding library behind :class:`FrameReader`: constructing it opens and indexes the file,
 :attr:`FrameReader.info` gives the container's :class:`VideoInfo` (read from the index, not by decoding) and
@@ -30,6 +30,8 @@ __all__ = [
     "FrameReader",
     "PyAVReader",
     "Size",
+    "TorchCodecApproxReader",
+    "TorchCodecReader",
     "VideoInfo",
 ]
 
@@ -102,7 +104,8 @@ class FrameReader(ABC):
 class DecordReader(FrameReader):
     """decord (the official decoder): indexes keyframes at open and seeks accurately, one decode thread as in
     the reference. decord 0.6 fails its own copy check for some small output widths (8-24, 48, 72 px seen);
-    under ``auto`` such clips are decoded by PyAV instead."""
+    under ``auto`` such clips are decoded by PyAV instead. On HEVC with B-frames its seeks can land a few frames
+    late (4 of 16 sampled frames on a re-encoded bigbuckbunny; README "Performance"): use PyAV there."""
 
     name = "decord"
 
@@ -209,8 +212,8 @@ class PyAVReader(FrameReader):
 
     def _to_rgb(self, frame: Any) -> np.ndarray:
         kwargs: dict[str, object] = {"format": "rgb24"}
-        if self.size is not None:
-            kwargs.update(height=self.size[0], width=self.size[1], interpolation="BICUBIC")
+        if self.size is not None:  # bilinear, in the YUV->RGB conversion, as decord's FFmpeg 4 `scale` filter does
+            kwargs.update(height=self.size[0], width=self.size[1], interpolation="BILINEAR")
         return frame.to_ndarray(**kwargs)
 
     def _from_start(self) -> Iterator[Any]:
@@ -270,6 +273,66 @@ class PyAVReader(FrameReader):
             container.close()
 
 
+TORCHCODEC_INSTALL = (
+    "pip install 'allinone-bench[torchcodec]' and FFmpeg's shared libraries "
+    "(Debian 12: apt-get install libavcodec59 libavformat59 libavutil57 libswscale6 libavfilter8 libavdevice59; "
+    "elsewhere: apt-get install ffmpeg)"
+)
+
+
+class TorchCodecReader(FrameReader):
+    """torchcodec (PyTorch's decoder, on the system's FFmpeg 4-8): ``seek_mode="exact"`` scans the file at open
+    for an exact frame index, as decord does. Native-size frames match decord's bit for bit; ``size`` uses
+    torchcodec's own resize (bilinear, antialiased, after the RGB conversion), which is not decord's
+    (bilinear inside the YUV->RGB conversion), so squashed frames differ slightly (README "Performance")."""
+
+    name = "torchcodec"
+    seek_mode: ClassVar[str] = "exact"
+
+    def __init__(self, path: Path, size: Size | None = None) -> None:
+        super().__init__(path, size)
+        try:
+            from torchcodec.decoders import VideoDecoder
+            from torchcodec.transforms import Resize
+        except Exception as err:  # ImportError, or RuntimeError when FFmpeg's libraries cannot be loaded
+            raise VideoDecodeError(path, f"torchcodec cannot load ({_reason(err)}); {TORCHCODEC_INSTALL}") from err
+        try:
+            self._dec = VideoDecoder(str(path), dimension_order="NHWC", num_ffmpeg_threads=1, device="cpu",
+                                     seek_mode=self.seek_mode, transforms=[Resize(size)] if size else None)
+            meta = self._dec.metadata
+            num_frames, fps = int(meta.num_frames or 0), meta.average_fps
+            h, w = size if size is not None else (int(meta.height or 0), int(meta.width or 0))
+        except Exception as err:  # drop the C++ source location torchcodec puts before FFmpeg's reason
+            reason = re.sub(r"\w+, \S+\.cpp:\d+, ", "", _reason(err))
+            if "could not load libtorchcodec" in reason.lower():  # FFmpeg's libraries are loaded on first use
+                raise VideoDecodeError(path, f"torchcodec cannot load FFmpeg; {TORCHCODEC_INSTALL}") from err
+            raise VideoDecodeError(path, f"torchcodec cannot open it ({reason})") from err
+        if num_frames <= 0:
+            raise VideoDecodeError(path, "torchcodec found no video frames")
+        self._info = VideoInfo(num_frames, float(fps) if fps else None, h, w, self.name)
+
+    @property
+    def info(self) -> VideoInfo:
+        return self._info
+
+    def _read(self, indices: list[int]) -> np.ndarray:
+        try:
+            return self._dec.get_frames_at(indices).data.numpy()
+        except Exception as err:
+            raise VideoDecodeError(self.path, f"torchcodec cannot decode frames {indices} ({_reason(err)})") from err
+
+    def close(self) -> None:
+        self.__dict__.pop("_dec", None)
+
+
+class TorchCodecApproxReader(TorchCodecReader):
+    """torchcodec with ``seek_mode="approximate"``: frame positions from the container header (fps and
+    duration) instead of a scan at open; faster to open, exact only for constant-frame-rate files."""
+
+    name = "torchcodec_approx"
+    seek_mode = "approximate"
+
+
 def _natural_key(name: str) -> list[object]:
     return [int(tok) if tok.isdigit() else tok for tok in re.split(r"(\d+)", name)]
 
@@ -321,5 +384,7 @@ class FrameDirReader(FrameReader):
 BACKENDS: dict[str, type[FrameReader]] = {
     DecordReader.name: DecordReader,
     PyAVReader.name: PyAVReader,
+    TorchCodecReader.name: TorchCodecReader,
+    TorchCodecApproxReader.name: TorchCodecApproxReader,
     FrameDirReader.name: FrameDirReader,
 }

@@ -29,7 +29,7 @@ from allinone_bench.engine.cache import ChunkCache
 from allinone_bench.engine.loader import WaitMeter, loader_kwargs, resolve_workers
 from allinone_bench.engine.precision import Precision
 from allinone_bench.engine.progress import add_task, make_progress
-from allinone_bench.errors import BenchError
+from allinone_bench.errors import BenchError, RunError
 from allinone_bench.metrics import Metric, build_metrics, merge_scores
 from allinone_bench.tasks.base import ProtocolSummary, Record, TaskKind
 from allinone_bench.tasks.batching import ItemDataset, to_cpu, to_device
@@ -80,7 +80,7 @@ def _on_main_process(metric: Metric) -> dict[str, float]:
     if failure is not None:
         raise failure
     if status == "error":
-        raise BenchError(f"metric {metric.name!r} failed on rank 0: {value}")
+        raise RunError(f"metric {metric.name!r} failed on rank 0: {value}")
     return value
 
 
@@ -198,7 +198,7 @@ class Evaluator:
         self.counters[name] = self.counters.get(name, 0) + len(pending)
         missing = [k for k in keys if k not in done]
         if missing:
-            raise BenchError(f"evaluation {self.tag}/{name}: no result for {len(missing)} keys, e.g. {missing[0]!r}")
+            raise RunError(f"evaluation {self.tag}/{name}: no result for {len(missing)} keys, e.g. {missing[0]!r}")
         return {k: done[k] for k in keys}
 
     # ------------------------------------------------------------------ internals

@@ -3,7 +3,7 @@ written with the predictions and the finetuned weights. FLOPs are counted up fro
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ from allinone_bench.engine import dist
 from allinone_bench.engine.resolve import ResolvedRun
 from allinone_bench.engine.evaluator import Evaluation
 from allinone_bench.engine.stages import Finetuned, LoadedModel, RunContext, RunData, Tested, model_arch_kwargs
+from allinone_bench.data.types import VideoRef
 from allinone_bench.errors import ConfigError
 from allinone_bench.report.results import (
     DataInfo,
@@ -74,8 +75,11 @@ def _report_dict(report: Any) -> dict[str, Any] | None:
     return {k: getattr(report, k) for k in keep if hasattr(report, k)}
 
 
-def protocol_info(cfg: TaskConfig, evaluation: Evaluation, loaded: LoadedModel, tuned: Finetuned) -> ProtocolInfo:
-    """Everything that changes what the numbers mean, as results.json records it."""
+def protocol_info(cfg: TaskConfig, evaluation: Evaluation, loaded: LoadedModel, tuned: Finetuned,
+                  videos: Iterable[VideoRef] = ()) -> ProtocolInfo:
+    """Everything that changes what the numbers mean, as results.json records it. ``video.decoders`` counts
+    the evaluated ``videos`` per backend chain (decoders may differ in pixels; fallbacks also warn)."""
+    from allinone_bench.data.video import decoder_plan
     from allinone_bench.tasks.departures import departure_record
 
     summary = evaluation.protocol
@@ -86,7 +90,8 @@ def protocol_info(cfg: TaskConfig, evaluation: Evaluation, loaded: LoadedModel, 
         rolling=proto.rolling, patch_permutation=proto.patch_permutation,
         permutation_seed=proto.permutation_seed if proto.patch_permutation != "off" else None,
         max_text_len=proto.text.max_len, train_sampling=video.train_sampling if tuned.finetuned else None,
-        video=video.to_protocol(train=False).to_dict(), extra=extra,
+        video={**(seen := video.to_protocol(train=False).to_dict()), "decoders": decoder_plan(videos, seen["backend"])},
+        extra=extra,
         official=proto.official, official_changes=dict(proto.official_changes),
         departures=departure_record(cfg), precision=loaded.precision,
     )
@@ -109,7 +114,7 @@ def build_results(run: ResolvedRun, data: RunData, loaded: LoadedModel, tuned: F
         n_samples=SampleCounts(total=ev.total, evaluated=len(ev.records), skipped=ev.skipped,
                                skipped_reasons={"missing video": ev.skipped} if ev.skipped else {},
                                limit=run.launch.limit, limit_seed=run.launch.limit_seed),
-        protocol=protocol_info(cfg, ev.evaluation, loaded, tuned),
+        protocol=protocol_info(cfg, ev.evaluation, loaded, tuned, [s.video for s in ev.split.samples]),
         model=ModelInfo(
             variant=cfg.model.variant,
             checkpoint=cfg.model.checkpoint,

@@ -36,7 +36,7 @@ from allinone_bench.engine.precision import Precision
 from allinone_bench.engine.progress import add_task, make_progress
 from allinone_bench.engine.rundir import RunDir, atomic_torch_save
 from allinone_bench.engine.seed import reseed, seed_for, worker_init_fn
-from allinone_bench.errors import BenchError
+from allinone_bench.errors import BenchError, RunError
 from allinone_bench.tasks.base import TaskKind
 from allinone_bench.tasks.batching import EpochDataset, to_device
 from allinone_bench.tasks.config import TaskConfig
@@ -279,7 +279,7 @@ class Trainer:
                     with self.precision.autocast():
                         loss = wrapped(batch)
                     if not torch.isfinite(loss):
-                        raise BenchError(f"epoch {epoch + 1}, batch {i}: loss is {loss.item()} (diverged)")
+                        raise RunError(f"epoch {epoch + 1}, batch {i}: loss is {loss.item()} (diverged)")
                     scaled = loss / accumulation_window(i, n_batches, accum)
                     (scaler.scale(scaled) if scaler is not None else scaled).backward()
                 total_loss += float(loss.detach())

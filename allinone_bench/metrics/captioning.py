@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from allinone_bench.errors import BenchError, ConfigError
+from allinone_bench.errors import BenchError, ConfigError, RunError
 from allinone_bench.metrics.base import Metric, MetricOptions, Record, register_metric
 
 __all__ = [
@@ -100,10 +100,10 @@ def ptb_tokenize(sentences: Sequence[str]) -> list[str]:
     try:
         proc = subprocess.run(cmd, input=text.encode("utf-8"), capture_output=True, timeout=_JAVA_TIMEOUT_S)
     except (OSError, subprocess.TimeoutExpired) as err:
-        raise BenchError(f"PTB tokenizer ({_ptb_jar().name}) could not run: {err}") from err
+        raise RunError(f"PTB tokenizer ({_ptb_jar().name}) could not run: {err}") from err
     lines = proc.stdout.decode("utf-8").split("\n")
     if proc.returncode != 0 or len(lines) < len(sentences):
-        raise BenchError(
+        raise RunError(
             f"PTB tokenizer failed (exit {proc.returncode}, {len(lines)} lines for {len(sentences)} sentences): "
             f"{proc.stderr.decode('utf-8', 'replace').strip()[-500:]}"
         )
@@ -153,14 +153,14 @@ def _meteor(gts: Captions, res: Captions) -> ScorerResult:
     try:
         scorer = Meteor()  # starts the JVM
     except OSError as err:
-        raise BenchError(f"METEOR could not start Java: {err}") from err
+        raise RunError(f"METEOR could not start Java: {err}") from err
     proc = scorer.meteor_p
     try:
         corpus, per = scorer.compute_score(gts, res)
     except (ValueError, OSError) as err:  # JVM died: empty reply lines / broken pipe
         proc.kill()
         detail = proc.stderr.read().decode("utf-8", "replace").strip()[-500:] if proc.stderr else ""
-        raise BenchError(f"METEOR (java) failed: {err}; {detail}") from err
+        raise RunError(f"METEOR (java) failed: {err}; {detail}") from err
     finally:
         if proc.stdin and not proc.stdin.closed:
             proc.stdin.close()

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from allinone_bench.errors import BenchError, ConfigError
+from allinone_bench.errors import BenchError, ConfigError, RunError
 
 __all__ = ["DEFAULT_C_GRID", "LinearProbe", "fit_linear_probe"]
 
@@ -55,7 +55,7 @@ def _features(x: Any, what: str) -> np.ndarray:
     if arr.shape[0] == 0:
         raise BenchError(f"linear probe: no {what}")
     if not np.isfinite(arr).all():
-        raise BenchError(f"linear probe: {what} contain NaN or inf")
+        raise RunError(f"linear probe: {what} contain NaN or inf")
     return arr
 
 

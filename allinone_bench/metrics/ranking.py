@@ -30,7 +30,7 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 
-from allinone_bench.errors import BenchError, ConfigError
+from allinone_bench.errors import BenchError, ConfigError, RunError
 
 __all__ = ["TieRule", "TIE_RULES", "RankCounts", "rank_counts", "as_score_matrix", "check_ties"]
 
@@ -133,5 +133,5 @@ def as_score_matrix(scores: Any, what: str = "scores") -> np.ndarray:
         raise BenchError(f"{what}: expected a 2-D matrix, got shape {arr.shape}")
     if np.isnan(arr).any():
         rows = np.unique(np.nonzero(np.isnan(arr))[0])[:5].tolist()
-        raise BenchError(f"{what}: contains NaN (e.g. rows {rows}); a NaN score cannot be ranked")
+        raise RunError(f"{what}: contains NaN (e.g. rows {rows}); a NaN score cannot be ranked")
     return arr

@@ -28,7 +28,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from allinone_bench.errors import BenchError, ConfigError
+from allinone_bench.errors import BenchError, ConfigError, RunError
 from allinone_bench.metrics.base import Metric, MetricOptions, Record, register_metric
 from allinone_bench.metrics.ranking import (
     RankCounts,
@@ -227,7 +227,7 @@ def rerank(
         if cross.shape != (k,):
             raise BenchError(f"rerank: cross_scorer returned {cross.shape[0]} scores for {k} candidates (query {q})")
         if not np.isfinite(cross).all():
-            raise BenchError(f"rerank: cross_scorer returned a non-finite score for query {q}")
+            raise RunError(f"rerank: cross_scorer returned a non-finite score for query {q}")
         if k == n_c:
             row[:] = cross[np.argsort(top)]  # scatter back in candidate order
             continue
