@@ -261,9 +261,6 @@ class Trainer:
         scaler: Any,
     ) -> dict[str, float]:
         reseed(self.seed, "epoch", epoch)
-        # The one draw a fresh loader iterator took from the global generator when training built a loader per
-        # epoch: kept, so the model's random stream (dropout) and every finetuned number are as they were.
-        torch.empty((), dtype=torch.int64).random_()
         self.model.train()
         accum = schedule.accumulation
         n_batches = len(loader)
