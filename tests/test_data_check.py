@@ -139,3 +139,47 @@ def test_check_one_split_needs_only_its_files(tmp_path: Path) -> None:
     flat = " ".join(every.output.split())
     assert every.exit_code == 1 and "[train] annotation error" in flat and "train_list_jsfusion.txt" in flat
     assert "Expected layout" in flat and "DATA_ROOT/msrvtt/" in flat
+
+
+def _hevc_clip(path: Path) -> Path:
+    import av
+
+    from allinone_bench.bench.data import write_clip
+
+    if "libx265" not in av.codecs_available:
+        pytest.skip("this PyAV build has no libx265 encoder")
+    return write_clip(path, codec="libx265", gop=30, seconds=2, fps=30, h=96, w=128,
+                      options={"x265-params": "log-level=error"})
+
+
+def test_check_finds_frames_decord_misreads(synth_root: Path, tmp_path: Path) -> None:
+    """decord seeks HEVC with B-frames to other frames than those asked for, without an error; the check compares
+    its frames with PyAV's, which agree with a decode from the start without seeking (the ground truth)."""
+    import av
+    import numpy as np
+
+    from allinone_bench.data.video import read_frames
+
+    clip = _hevc_clip(tmp_path / "hevc.mp4")
+    with av.open(str(clip)) as container:
+        truth = np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+    indices = [0, 15, 30, 45, 59]
+    assert np.array_equal(read_frames(clip, indices, backend="pyav"), truth[indices])
+    assert not np.array_equal(read_frames(clip, indices, backend="decord"), truth[indices])  # the defect
+
+    root = tmp_path / "data"
+    shutil.copytree(synth_root / "msrvtt", root / "msrvtt")
+    victim = get_adapter("msrvtt_qa")(root).load("train").samples[0].video.path
+    shutil.copyfile(clip, victim)
+    report = check_dataset("msrvtt_qa", root, splits=["train"], decode="all")
+    (split,) = report.splits
+    assert [p for p, _ in split.misread] == [str(victim)] and not split.undecodable
+    assert "backend=pyav" in split.misread[0][1] and "1 videos decord misreads" in report.summary()
+    assert check_dataset("msrvtt_qa", root, splits=["train"], decode="all", backend="pyav").ok
+
+    runner = CliRunner()
+    args = ["data", "check", "msrvtt_qa", "--data-root", str(root), "--all", "--split", "train"]
+    bad = runner.invoke(cli(), args)
+    assert bad.exit_code == 1 and "misread video" in " ".join(bad.output.split())
+    assert runner.invoke(cli(), [*args, "--backend", "pyav"]).exit_code == 0
+    assert isinstance(runner.invoke(cli(), [*args, "--backend", "nope"]).exception, ConfigError)

@@ -22,14 +22,14 @@ from allinone_bench.bench.core import Row, measure
 
 
 def write_clip(path: Path, *, codec: str = "libx264", gop: int | None = None, seconds: int = 10, fps: int = 30,
-               h: int = 240, w: int = 320) -> Path:
+               h: int = 240, w: int = 320, options: dict[str, str] | None = None) -> Path:
     """A clip whose content changes every frame (a drifting colour gradient with noise)."""
     import av
 
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[0:h, 0:w]
     container = av.open(str(path), "w")
-    stream = container.add_stream(codec, rate=fps)
+    stream = container.add_stream(codec, rate=fps, options=options or {})
     stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
     if gop is not None:
         stream.codec_context.gop_size = gop

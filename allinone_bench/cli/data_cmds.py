@@ -89,12 +89,12 @@ def _parse_options(items: list[str] | None) -> dict[str, str]:
 
 def _report_table(report: Any) -> Table:
     table = Table(title=f"{report.adapter} @ {report.data_root}  (decode: {report.decode})")
-    for column in ("split", "samples", "videos", "decoded", "missing", "undecodable", "status"):
+    for column in ("split", "samples", "videos", "decoded", "missing", "undecodable", "misread", "status"):
         table.add_column(column, justify="left" if column in ("split", "status") else "right")
     for s in report.splits:
         status = "[green]ok[/]" if s.ok else ("[red]annotation error[/]" if s.annotation_error else "[red]problems[/]")
         table.add_row(s.split, str(s.samples), str(s.videos), str(s.decoded), str(len(s.missing)),
-                      str(len(s.undecodable)), status)
+                      str(len(s.undecodable)), str(len(s.misread)), status)
     return table
 
 
@@ -144,14 +144,21 @@ def register(app: typer.Typer) -> None:
         sample_size: int = typer.Option(20, "--sample", min=1, help="Videos decoded per split without --all."),
         split: list[str] = typer.Option(None, "--split", help="Check only this split (repeatable)."),
         option: list[str] = typer.Option(None, "--option", "-o", help="Dataset option key=value (repeatable)."),
+        backend: str = typer.Option("auto", "--backend", help="Video backend, as protocol.video.backend: auto, "
+                                    "decord, pyav, torchcodec, torchcodec_approx. Where decord decodes, its frames "
+                                    "are also compared with PyAV's (misread videos)."),
     ) -> None:
         """Parse every split of TASK's dataset and decode its videos; exit 1 listing every problem."""
         from allinone_bench.data.check import check_dataset
 
         target = resolve_target(task, _parse_options(option))
         decode = "none" if no_decode else ("all" if all_videos else "sample")
+        from allinone_bench.data.video import AUTO, BACKENDS
+
+        if backend != AUTO and backend not in BACKENDS:
+            raise ConfigError(f"--backend {backend!r}: expected {AUTO} or one of {', '.join(sorted(BACKENDS))}")
         report = check_dataset(target.adapter, data_root, target.options, split or target.splits, decode,
-                               sample_size, progress=True)
+                               sample_size, progress=True, backend=backend)
         console.print(_report_table(report))
         if report.options:  # resolved: says which files were read (e.g. annotation=official)
             read = ", ".join(f"{k}={v}" for k, v in report.options.items())
