@@ -85,13 +85,14 @@ def protocol_info(cfg: TaskConfig, evaluation: Evaluation, loaded: LoadedModel, 
     summary = evaluation.protocol
     extra = {**summary.details, "metrics": evaluation.metric_settings}
     video, proto = cfg.protocol.video, cfg.protocol
+    video_info = video.to_protocol(train=False).to_dict()
+    video_info["decoders"] = decoder_plan(videos, video_info["backend"])
     return ProtocolInfo(
         frames=video.num_frames, sampling=video.sampling, text_mode=proto.text.mode, scoring=summary.scoring,
         rolling=proto.rolling, patch_permutation=proto.patch_permutation,
         permutation_seed=proto.permutation_seed if proto.patch_permutation != "off" else None,
         max_text_len=proto.text.max_len, train_sampling=video.train_sampling if tuned.finetuned else None,
-        video={**(seen := video.to_protocol(train=False).to_dict()), "decoders": decoder_plan(videos, seen["backend"])},
-        extra=extra,
+        video=video_info, extra=extra,
         official=proto.official, official_changes=dict(proto.official_changes),
         departures=departure_record(cfg), precision=loaded.precision,
     )
