@@ -45,7 +45,11 @@ def write_mp4(path: Path | str, frames: np.ndarray, fps: int = 8) -> Path:
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.thread_count = 1
         if codec == "libx264":
-            stream.options = {"crf": "12", "preset": "veryfast"}
+            # One encoder thread, also for x264's lookahead: with its default threads the bytes (and pixels) of a
+            # clip depended on the machine's load, so two fresh synthetic sets differed and so did every number
+            # learned from them (seen: 4 concurrent writes of one set gave 3 different sets; now 5 of 5 agree).
+            stream.options = {"crf": "12", "preset": "veryfast", "threads": "1",
+                              "x264-params": "threads=1:lookahead-threads=1"}
         else:
             stream.bit_rate = 4_000_000
         for frame in frames:
